@@ -1,0 +1,39 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.permissions import Role
+from accounts.selectors import user_by_email
+from accounts.services import membership_create
+from tenants.errors import DomainError
+from tenants.selectors import workspace_url
+from tenants.services import workspace_create
+
+
+class Command(BaseCommand):
+    help = "Create a workspace (cloned schema) with an owner. The owner must exist or gets a password reset link."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--slug", required=True)
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--owner", required=True, help="owner's email; created without a password if new")
+        parser.add_argument("--plan", default=None, help="plan slug (default: the free plan)")
+
+    def handle(self, *args, slug, name, owner, plan, **options):
+        from accounts.models import User
+
+        try:
+            with transaction.atomic():
+                user = user_by_email(email=owner)
+                if user is None:
+                    from accounts.services import _clean_email
+
+                    user = User.objects.create_user(email=_clean_email(owner), password=None)
+                workspace = workspace_create(name=name, slug=slug, actor=("operator", user))
+                membership_create(user=user, workspace=workspace, role=Role.OWNER)
+                if plan:
+                    from billing.services import subscription_set_plan
+
+                    subscription_set_plan(workspace=workspace, plan_slug=plan, actor=("operator", user))
+        except DomainError as exc:
+            raise CommandError(exc.detail) from exc
+        self.stdout.write(self.style.SUCCESS(f"Created workspace {workspace.slug}: {workspace_url(workspace)}"))

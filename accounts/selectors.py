@@ -1,0 +1,68 @@
+"""Reads of users, memberships and invitations, always scoped to a workspace."""
+
+import hashlib
+
+from django.db.models import QuerySet
+
+from accounts.models import Invitation, Membership, User
+from accounts.permissions import Role
+
+
+def membership_for(*, user, workspace) -> Membership | None:
+    if user is None or not getattr(user, "is_authenticated", False) or workspace is None or workspace.pk is None:
+        return None
+    return Membership.objects.filter(user=user, workspace=workspace).select_related("user").first()
+
+
+def membership_list(*, workspace) -> QuerySet[Membership]:
+    return Membership.objects.filter(workspace=workspace).select_related("user").order_by("created_at")
+
+
+def membership_get(*, workspace, membership_id) -> Membership | None:
+    """Another workspace's membership is simply not found."""
+    return Membership.objects.filter(workspace=workspace, pk=membership_id).select_related("user").first()
+
+
+def lock_owners(*, workspace) -> list[Membership]:
+    """Row-lock the workspace's active owners, ordered by pk so concurrent demotions can't deadlock."""
+    return list(
+        Membership.objects.select_for_update()
+        .filter(workspace=workspace, role=Role.OWNER, status=Membership.Status.ACTIVE)
+        .order_by("pk")
+    )
+
+
+def workspaces_of(*, user) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE, workspace__status="active")
+        .select_related("workspace")
+        .order_by("workspace__name")
+    )
+
+
+def owners_of(*, workspace) -> list[User]:
+    return [
+        m.user
+        for m in Membership.objects.filter(workspace=workspace, role=Role.OWNER, status=Membership.Status.ACTIVE)
+        .select_related("user")
+    ]
+
+
+def user_by_email(*, email: str) -> User | None:
+    return User.objects.filter(email__iexact=(email or "").strip()).first()
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    return Invitation.objects.filter(token_digest=token_digest(token)).select_related("workspace").first()
+
+
+def invitation_list_pending(*, workspace) -> list[Invitation]:
+    return [i for i in Invitation.objects.filter(workspace=workspace, accepted_at=None, revoked_at=None) if i.is_pending]
+
+
+def invitation_get(*, workspace, invitation_id) -> Invitation | None:
+    return Invitation.objects.filter(workspace=workspace, pk=invitation_id).first()

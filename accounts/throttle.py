@@ -1,0 +1,42 @@
+"""Throttles for login and password reset (django-ratelimit), per IP and per email."""
+
+from django.conf import settings
+from django.shortcuts import render
+from django_ratelimit.core import get_usage
+
+
+def _email_key(group, request):
+    return (request.POST.get("username") or request.POST.get("email") or "").strip().lower() or "-"
+
+
+def check(request, *, group: str, per_ip: str, per_email: str | None = None):
+    """Count this attempt; return a 429 page when a limit is exceeded, else None."""
+    if request.method != "POST":
+        return None
+    waits = []
+    for key, rate in (("ip", per_ip), (_email_key, per_email)):
+        if rate is None:
+            continue
+        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
+        if usage and usage["should_limit"]:
+            waits.append(usage["time_left"])
+    if waits:
+        return throttled_response(request, max(waits))
+    return None
+
+
+def throttled_response(request, retry_after: int):
+    minutes = max(1, round(retry_after / 60))
+    response = render(request, "errors/429.html",
+                      {"retry_after": retry_after, "minutes": minutes}, status=429)
+    response["Retry-After"] = str(int(retry_after))
+    return response
+
+
+def login_check(request):
+    return check(request, group="login", per_ip=settings.LOGIN_RATE_PER_IP, per_email=settings.LOGIN_RATE_PER_EMAIL)
+
+
+def password_reset_check(request):
+    return check(request, group="password_reset", per_ip=settings.PASSWORD_RESET_RATE,
+                 per_email=settings.PASSWORD_RESET_RATE)

@@ -1,0 +1,281 @@
+"""Account pages: signup, login/logout, handoff to a workspace host, invitations, members."""
+
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services, throttle
+from accounts.decorators import member_required
+from accounts.errors import InvitationInvalid
+from accounts.forms import (
+    AcceptInvitationForm,
+    EmailAuthenticationForm,
+    InviteForm,
+    RoleForm,
+    SignupForm,
+    apply_domain_error,
+)
+from accounts.models import Membership
+from accounts.permissions import Role, can
+from auditing.services import record
+from tenants.errors import DomainError
+from tenants.selectors import workspace_get, workspace_url
+
+
+def throttled(request, exception=None):
+    return throttle.throttled_response(request, 60)
+
+
+# Public site -------------------------------------------------------------------------
+
+def landing(request):
+    return render(request, "public/landing.html")
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, workspace = services.signup(**form.cleaned_data)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            token = services.handoff_issue(user=user, workspace=workspace)
+            return HttpResponseRedirect(workspace_url(workspace, f"/auth/handoff/{token}/"))
+    return render(request, "public/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class LoginView(auth_views.LoginView):
+    """Login on the public site or on a workspace host, throttled per IP and per email."""
+
+    authentication_form = EmailAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = False
+
+    def post(self, request, *args, **kwargs):
+        refused = throttle.login_check(request)
+        if refused is not None:
+            record(action="login_failed", severity="warning", outcome="throttled",
+                   workspace=self._workspace(), details={"email": request.POST.get("username", "")[:254]})
+            return refused
+        return super().post(request, *args, **kwargs)
+
+    def _workspace(self):
+        tenant = getattr(self.request, "tenant", None)
+        return None if tenant is None or tenant.is_public else tenant
+
+    def form_valid(self, form):
+        user = form.get_user()
+        workspace = self._workspace()
+        if workspace is not None:
+            membership = selectors.membership_for(user=user, workspace=workspace)
+            if membership is None or not membership.is_active:
+                # Same words as a wrong password: don't confirm who belongs where.
+                form.add_error(None, form.error_messages["invalid_login"] % {"username": "email"})
+                record(action="login_failed", severity="warning", outcome="failure", workspace=workspace,
+                       details={"email": user.email, "reason": "not_a_member"})
+                return self.form_invalid(form, recorded=True)
+        response = super().form_valid(form)
+        record(action="login", actor=user, resource=user, workspace=workspace)
+        return response
+
+    def form_invalid(self, form, *, recorded: bool = False):
+        if self.request.method == "POST" and not recorded:
+            record(action="login_failed", severity="warning", outcome="failure", workspace=self._workspace(),
+                   details={"email": self.request.POST.get("username", "")[:254]})
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+    def get_success_url(self):
+        url = self.get_redirect_url()
+        if url:
+            return url
+        return "/" if self._workspace() is not None else reverse("workspaces")
+
+
+@require_POST
+def logout(request):
+    user = request.user if request.user.is_authenticated else None
+    tenant = getattr(request, "tenant", None)
+    auth_logout(request)
+    if user is not None:
+        record(action="logout", actor=user, resource=user,
+               workspace=None if tenant is None or tenant.is_public else tenant)
+    messages.info(request, "You have been logged out.")
+    return redirect("login")
+
+
+@login_required
+def workspaces(request):
+    return render(request, "public/workspaces.html", {"memberships": selectors.workspaces_of(user=request.user)})
+
+
+@login_required
+@require_POST
+def go(request, slug):
+    workspace = workspace_get(slug=slug)
+    membership = selectors.membership_for(user=request.user, workspace=workspace) if workspace else None
+    if membership is None or not membership.is_active or not workspace.is_active:
+        raise Http404
+    token = services.handoff_issue(user=request.user, workspace=workspace)
+    return HttpResponseRedirect(workspace_url(workspace, f"/auth/handoff/{token}/"))
+
+
+def handoff(request, token):
+    user = services.handoff_redeem(token=token, workspace=request.tenant)
+    if user is None:
+        messages.error(request, "That sign-in link has expired. Log in here instead.")
+        return redirect("login")
+    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("home")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "emails/password_reset.txt"
+    subject_template_name = "emails/password_reset_subject.txt"
+
+    def post(self, request, *args, **kwargs):
+        refused = throttle.password_reset_check(request)
+        if refused is not None:
+            return refused
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        tenant = getattr(self.request, "tenant", None)
+        record(action="password_reset", severity="info", outcome="requested",
+               workspace=None if tenant is None or tenant.is_public else tenant,
+               details={"email": form.cleaned_data["email"]})
+        return super().form_valid(form)
+
+
+# Workspace dashboard --------------------------------------------------------------------
+
+@member_required()
+def home(request):
+    return render(request, "dashboard/home.html")
+
+
+def invitation(request, token):
+    workspace = request.tenant
+    if workspace.is_public:
+        raise Http404
+    try:
+        invite = services.invitation_check(token=token, workspace=workspace)
+    except InvitationInvalid as exc:
+        return render(request, "accounts/invitation_invalid.html", {"message": exc.detail}, status=400)
+    existing = selectors.user_by_email(email=invite.email)
+    signed_in = request.user.is_authenticated
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and (signed_in or form.is_valid()):
+        try:
+            user, _ = services.invitation_accept(
+                token=token, workspace=workspace, user=request.user if signed_in else None,
+                password=form.cleaned_data.get("password", "") if not signed_in else "",
+                full_name=form.cleaned_data.get("full_name", "") if not signed_in else "",
+            )
+        except InvitationInvalid as exc:
+            return render(request, "accounts/invitation_invalid.html", {"message": exc.detail}, status=400)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            if not signed_in:
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {workspace.name}.")
+            return redirect("home")
+    context = {"invite": invite, "form": form, "existing": existing, "signed_in": signed_in}
+    return render(request, "accounts/invitation.html", context, status=400 if form.errors else 200)
+
+
+@member_required("members.view")
+def members(request):
+    workspace = request.tenant
+    form = InviteForm(request.POST or None)
+    if request.method == "POST":
+        if not can(request.membership.role, "members.invite"):
+            return render(request, "errors/403.html", {"message": "Your role does not allow inviting."}, status=403)
+        if form.is_valid():
+            try:
+                services.invitation_create(workspace=workspace, email=form.cleaned_data["email"],
+                                           role=form.cleaned_data["role"], actor=request.membership)
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+                return redirect("members")
+    context = {
+        "form": form,
+        "memberships": selectors.membership_list(workspace=workspace),
+        "invitations": selectors.invitation_list_pending(workspace=workspace),
+        "roles": Role.choices,
+        "can_manage": can(request.membership.role, "members.change_role"),
+    }
+    return render(request, "dashboard/members.html", context, status=400 if form.errors else 200)
+
+
+def _member_or_404(request, membership_id) -> Membership:
+    membership = selectors.membership_get(workspace=request.tenant, membership_id=membership_id)
+    if membership is None:
+        raise Http404
+    return membership
+
+
+def _run(request, fn, success: str):
+    try:
+        fn()
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, success)
+    return redirect("members")
+
+
+@member_required("members.view")
+@require_POST
+def member_role(request, membership_id):
+    target = _member_or_404(request, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles in the list.")
+        return redirect("members")
+    role = form.cleaned_data["role"]
+    return _run(request, lambda: services.membership_change_role(membership=target, role=role,
+                                                                  actor=request.membership),
+                f"{target.user.email} is now {Role(role).label.lower()}.")
+
+
+@member_required("members.view")
+@require_POST
+def member_status(request, membership_id, status):
+    target = _member_or_404(request, membership_id)
+    new = Membership.Status.SUSPENDED if status == "suspend" else Membership.Status.ACTIVE
+    done = "suspended" if new == Membership.Status.SUSPENDED else "reactivated"
+    return _run(request, lambda: services.membership_set_status(membership=target, status=new,
+                                                                 actor=request.membership),
+                f"{target.user.email} is {done}.")
+
+
+@member_required("members.view")
+@require_POST
+def member_remove(request, membership_id):
+    target = _member_or_404(request, membership_id)
+    return _run(request, lambda: services.membership_remove(membership=target, actor=request.membership),
+                f"{target.user.email} was removed.")
+
+
+@member_required("members.view")
+@require_POST
+def invitation_revoke(request, invitation_id):
+    invite = selectors.invitation_get(workspace=request.tenant, invitation_id=invitation_id)
+    if invite is None:
+        raise Http404
+    return _run(request, lambda: services.invitation_revoke(invitation=invite, actor=request.membership),
+                f"The invitation to {invite.email} was withdrawn.")

@@ -1,0 +1,127 @@
+"""REST endpoints for keys: /api/v1/keys..., /api/v1/info."""
+
+from datetime import timedelta
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys import selectors, services
+from apikeys.authentication import ApiKeyPrincipal
+from apikeys.models import ApiKey
+from apikeys.permissions import ScopePermission
+from tenants.errors import NotFound
+
+
+class KeyOutput(serializers.Serializer):
+    id = serializers.CharField(source="key_id")
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+    environment = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField()
+    burst_limit = serializers.IntegerField()
+    burst_window = serializers.IntegerField()
+    allowed_ips = serializers.ListField(child=serializers.CharField())
+
+
+def _actor(request):
+    return request.user.key if isinstance(request.user, ApiKeyPrincipal) else request.user
+
+
+class _KeyApi(APIView):
+    permission_classes = [ScopePermission]
+    required_scope = "admin"
+    session_action = "keys.manage"
+
+    def key_or_404(self, request, key_id) -> ApiKey:
+        key = selectors.apikey_get(workspace=request.workspace, key_id=key_id)
+        if key is None:
+            raise NotFound("No key with this id in your workspace.")
+        return key
+
+
+class KeyListCreateApi(_KeyApi):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.SCOPES), default=["read", "write"])
+        environment = serializers.ChoiceField(choices=["live", "test"], default="live")
+        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        burst_limit = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+        burst_window = serializers.ChoiceField(choices=[1, 60], default=1)
+        allowed_ips = serializers.ListField(child=serializers.CharField(), default=list)
+
+    class CreatedOutput(KeyOutput):
+        key = serializers.CharField()
+
+    @extend_schema(responses=KeyOutput(many=True))
+    def get(self, request):
+        keys = selectors.apikey_list(workspace=request.workspace)
+        return Response({"data": KeyOutput(keys, many=True).data})
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedOutput})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row, text = services.apikey_create(workspace=request.workspace, actor=_actor(request), **data.validated_data)
+        body = KeyOutput(row).data
+        body["key"] = text  # shown once, never again
+        return Response(body, status=201, headers={"Cache-Control": "no-store"})
+
+
+class KeyDetailApi(_KeyApi):
+    @extend_schema(responses=KeyOutput)
+    def get(self, request, key_id):
+        return Response(KeyOutput(self.key_or_404(request, key_id)).data)
+
+
+class KeyRevokeApi(_KeyApi):
+    @extend_schema(request=None, responses=KeyOutput)
+    def post(self, request, key_id):
+        key = services.apikey_revoke(key=self.key_or_404(request, key_id), actor=_actor(request))
+        return Response(KeyOutput(key).data)
+
+
+class KeyRotateApi(_KeyApi):
+    class InputSerializer(serializers.Serializer):
+        grace_period = serializers.IntegerField(min_value=0, max_value=30 * 86400, default=86400,
+                                                help_text="Seconds the old key keeps working (0 = stop now).")
+
+    @extend_schema(request=InputSerializer, responses={201: KeyListCreateApi.CreatedOutput})
+    def post(self, request, key_id):
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        old = self.key_or_404(request, key_id)
+        new, text = services.apikey_rotate(key=old, grace=timedelta(seconds=data.validated_data["grace_period"]),
+                                           actor=_actor(request))
+        body = KeyOutput(new).data
+        body["key"] = text
+        old.refresh_from_db()
+        body["previous"] = KeyOutput(old).data
+        return Response(body, status=201, headers={"Cache-Control": "no-store"})
+
+
+class InfoApi(APIView):
+    """The calling key: its workspace, name, scopes, plan and expiry."""
+
+    permission_classes = [ScopePermission]
+    required_scope = "read"
+
+    def get(self, request):
+        workspace = request.workspace
+        body = {"workspace": {"id": workspace.pk, "slug": workspace.slug, "name": workspace.name,
+                              "status": workspace.status}}
+        if isinstance(request.user, ApiKeyPrincipal):
+            key = request.user.key
+            body["key"] = {"id": key.key_id, "prefix": key.prefix, "name": key.name, "environment": key.environment,
+                           "scopes": sorted(key.scopes),
+                           "expires_at": key.expires_at.isoformat() if key.expires_at else None}
+        from metering.policy import policy_for
+
+        body["plan"] = policy_for(workspace).get("plan")
+        return Response(body)

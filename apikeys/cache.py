@@ -1,0 +1,111 @@
+"""Verified keys and their workspace, cached in process memory.
+
+A steady-state authenticated request reads only this dict: no SQL. Revocation,
+rotation and workspace suspension publish an invalidation (tenants.invalidation)
+that every process applies within a second; expiry needs no message, since the
+entry carries expires_at and is checked on every request.
+"""
+
+import ipaddress
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from apikeys.models import ApiKey
+from tenants import invalidation
+from tenants.models import Workspace
+
+_NEGATIVE_TTL = 5.0
+_MAX_ENTRIES = 100_000
+
+
+@dataclass(slots=True, frozen=True)
+class CachedKey:
+    pk: int
+    key_id: str
+    environment: str
+    digest: str
+    name: str
+    scopes: frozenset
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    workspace: Workspace
+    networks: tuple = ()
+    burst_limit: int | None = None
+    burst_window: int = 1
+    stored_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def prefix(self) -> str:
+        return f"tg_{self.environment}_{self.key_id}"
+
+    def allows_ip(self, address: str | None) -> bool:
+        if not self.networks:
+            return True
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return any(ip.version == net.version and ip in net for net in self.networks)
+
+
+def _from_row(row: ApiKey) -> CachedKey:
+    return CachedKey(
+        pk=row.pk,
+        key_id=row.key_id,
+        environment=row.environment,
+        digest=row.digest,
+        name=row.name,
+        scopes=frozenset(row.scopes or ()),
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        workspace=row.workspace,
+        networks=tuple(ipaddress.ip_network(c, strict=False) for c in (row.allowed_ips or ())),
+        burst_limit=row.burst_limit,
+        burst_window=row.burst_window or 1,
+    )
+
+
+class KeyCache:
+    def __init__(self) -> None:
+        self._data: dict[str, CachedKey | float] = {}
+        self._lock = threading.Lock()
+        invalidation.register(self.on_invalidate)
+
+    def get(self, key_id: str) -> CachedKey | None:
+        """The key with this id, from memory when fresh, else from the database (one query)."""
+        entry = self._data.get(key_id)
+        now = time.monotonic()
+        if isinstance(entry, CachedKey):
+            if now - entry.stored_at < invalidation.max_age():
+                return entry
+        elif entry is not None and now - entry < min(_NEGATIVE_TTL, invalidation.max_age()):
+            return None  # recently looked up and unknown
+        row = ApiKey.objects.select_related("workspace").filter(key_id=key_id).first()
+        with self._lock:
+            if len(self._data) >= _MAX_ENTRIES:
+                self._data.clear()
+            if row is None:
+                self._data[key_id] = now
+                return None
+            cached = _from_row(row)
+            self._data[key_id] = cached
+            return cached
+
+    def on_invalidate(self, topic: str) -> None:
+        with self._lock:
+            if topic.startswith("key:"):
+                key_id = topic[4:]
+                self._data.pop(key_id, None)
+            elif topic == "all" or topic.startswith("workspace:"):
+                self._data.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+keys = KeyCache()

@@ -1,0 +1,45 @@
+from http import HTTPStatus
+
+from tenants.errors import DomainError
+
+_AUTH = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
+
+
+class InvalidApiKey(DomainError):
+    code = "invalid_api_key"
+    status = HTTPStatus.UNAUTHORIZED
+    title = "Invalid API key"
+
+    def __init__(self, detail=None, **kw):
+        super().__init__(detail or "This API key is not valid. Check that you copied all of it.", headers=_AUTH, **kw)
+
+
+class ApiKeyRevoked(DomainError):
+    code = "api_key_revoked"
+    status = HTTPStatus.UNAUTHORIZED
+    title = "API key revoked"
+
+    def __init__(self, detail=None, **kw):
+        super().__init__(detail or "This API key was revoked. Create a new one in the dashboard.", headers=_AUTH, **kw)
+
+
+class ApiKeyExpired(DomainError):
+    code = "api_key_expired"
+    status = HTTPStatus.UNAUTHORIZED
+    title = "API key expired"
+
+    def __init__(self, detail=None, **kw):
+        super().__init__(detail or "This API key has expired. Create or rotate a key in the dashboard.",
+                         headers=_AUTH, **kw)
+
+
+class InsufficientScope(DomainError):
+    code = "insufficient_scope"
+    status = HTTPStatus.FORBIDDEN
+    title = "Insufficient scope"
+
+
+class IpNotAllowed(DomainError):
+    code = "ip_not_allowed"
+    status = HTTPStatus.FORBIDDEN
+    title = "Address not allowed"

@@ -1,0 +1,61 @@
+"""Key text and digests.
+
+`tg_<env>_<id>_<secret>`: id is 12 characters of [a-z0-9] (the lookup index, shown as
+the prefix); secret is 43 base62 characters (~256 bits). Keys are high-entropy, so a
+fast keyed digest (HMAC-SHA-256 with a server-side pepper) is right: a slow password
+hash would cost tens of ms per request and protect nothing more.
+"""
+
+import hashlib
+import hmac
+import secrets
+import string
+from typing import NamedTuple
+
+from django.conf import settings
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+ID_LENGTH = 12
+SECRET_LENGTH = 43  # log2(62) * 43 = 256 bits
+ENVIRONMENTS = ("live", "test")
+
+
+class ParsedKey(NamedTuple):
+    environment: str
+    key_id: str
+    secret: str
+
+
+def generate() -> tuple[str, str, str]:
+    """(key_id, secret, digest) for a new key."""
+    key_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
+    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+    return key_id, secret, digest(secret)
+
+
+def render(environment: str, key_id: str, secret: str) -> str:
+    return f"tg_{environment}_{key_id}_{secret}"
+
+
+def digest(secret: str) -> str:
+    return hmac.new(settings.API_KEY_PEPPER.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def matches(secret: str, stored_digest: str) -> bool:
+    return hmac.compare_digest(digest(secret), stored_digest)
+
+
+def parse(text: str) -> ParsedKey | None:
+    """The parts of a well-formed key, or None."""
+    if not text or len(text) > 100:
+        return None
+    parts = text.split("_")
+    if len(parts) != 4 or parts[0] != "tg" or parts[1] not in ENVIRONMENTS:
+        return None
+    _, env, key_id, secret = parts
+    if len(key_id) != ID_LENGTH or len(secret) != SECRET_LENGTH:
+        return None
+    if not secret.isascii() or not secret.isalnum() or not key_id.isascii() or not key_id.isalnum():
+        return None
+    return ParsedKey(env, key_id, secret)

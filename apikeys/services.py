@@ -1,0 +1,131 @@
+"""Key lifecycle: create (secret shown once), revoke, rotate. Every write goes through here."""
+
+import ipaddress
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apikeys import keys
+from apikeys.models import ApiKey
+from auditing.services import record
+from tenants import invalidation
+from tenants.errors import InvalidInput
+
+MAX_NAME = 100
+DEFAULT_GRACE = timedelta(hours=24)
+MAX_GRACE = timedelta(days=30)
+
+
+def _clean_scopes(scopes) -> list[str]:
+    if isinstance(scopes, str):
+        scopes = [s.strip() for s in scopes.split(",") if s.strip()]
+    scopes = list(dict.fromkeys(scopes or []))
+    unknown = [s for s in scopes if s not in ApiKey.SCOPES]
+    if unknown:
+        raise InvalidInput(f"Unknown scope {unknown[0]!r}. Use read, write or admin.", field="scopes")
+    if not scopes:
+        raise InvalidInput("Give the key at least one scope: read, write or admin.", field="scopes")
+    return scopes
+
+
+def _clean_networks(allowed_ips) -> list[str]:
+    if isinstance(allowed_ips, str):
+        allowed_ips = [c.strip() for c in allowed_ips.replace("\n", ",").split(",") if c.strip()]
+    cleaned = []
+    for cidr in allowed_ips or []:
+        try:
+            cleaned.append(str(ipaddress.ip_network(str(cidr).strip(), strict=False)))
+        except ValueError:
+            raise InvalidInput(f"{cidr!r} is not an IP address or CIDR range (e.g. 203.0.113.0/24 or 2001:db8::/32).",
+                               field="allowed_ips")
+    return cleaned
+
+
+def _actor_user(actor):
+    return actor if getattr(actor, "_meta", None) and actor._meta.model_name == "user" else None
+
+
+def apikey_create(
+    *,
+    workspace,
+    name: str,
+    scopes=("read", "write"),
+    environment: str = "live",
+    expires_at: datetime | None = None,
+    burst_limit: int | None = None,
+    burst_window: int = 1,
+    allowed_ips=(),
+    actor=None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns (row, full key text). The text is never retrievable again.
+
+    Raises InvalidInput naming the bad field.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the key a name, e.g. 'production server'.", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"Keep the name under {MAX_NAME} characters.", field="name")
+    if environment not in keys.ENVIRONMENTS:
+        raise InvalidInput("Environment must be live or test.", field="environment")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("The expiry must be in the future.", field="expires_at")
+    if burst_limit is not None and (not isinstance(burst_limit, int) or burst_limit < 1):
+        raise InvalidInput("The burst limit must be a positive whole number.", field="burst_limit")
+    if burst_window not in (1, 60):
+        raise InvalidInput("The burst window is 1 (per second) or 60 (per minute).", field="burst_window")
+    scopes = _clean_scopes(scopes)
+    networks = _clean_networks(allowed_ips)
+    key_id, secret, digest = keys.generate()
+    with transaction.atomic():
+        row = ApiKey.objects.create(
+            workspace=workspace, name=name, key_id=key_id, environment=environment, digest=digest, scopes=scopes,
+            created_by=_actor_user(actor), expires_at=expires_at, burst_limit=burst_limit, burst_window=burst_window,
+            allowed_ips=networks,
+        )
+        record(action="key_created", actor=actor, resource=row, workspace=workspace,
+               details={"prefix": row.prefix, "name": name, "scopes": scopes, "environment": environment})
+    return row, keys.render(environment, key_id, secret)
+
+
+def apikey_revoke(*, key: ApiKey, actor=None, when: datetime | None = None) -> ApiKey:
+    """Revoke now (or at `when`). Every process stops accepting it within a second."""
+    if key.revoked_at is not None and key.revoked_at <= timezone.now():
+        return key
+    with transaction.atomic():
+        key.revoked_at = when or timezone.now()
+        key.save(update_fields=["revoked_at"])
+        record(action="key_revoked", actor=actor, resource=key, workspace=key.workspace, severity="warning",
+               details={"prefix": key.prefix, "name": key.name})
+    invalidation.publish(f"key:{key.key_id}")
+    return key
+
+
+def apikey_rotate(*, key: ApiKey, grace: timedelta = DEFAULT_GRACE, actor=None) -> tuple[ApiKey, str]:
+    """A new key with the same settings; the old one keeps working for `grace`, then stops.
+
+    Raises InvalidInput for a revoked or expired key or a grace outside 0..30 days.
+    """
+    if key.status != "active":
+        raise InvalidInput(f"This key is {key.status}; only an active key can be rotated.")
+    if grace < timedelta(0) or grace > MAX_GRACE:
+        raise InvalidInput("The grace period is between 0 seconds and 30 days.", field="grace_period")
+    with transaction.atomic():
+        new, text = apikey_create(
+            workspace=key.workspace, name=key.name, scopes=key.scopes, environment=key.environment,
+            expires_at=key.expires_at, burst_limit=key.burst_limit, burst_window=key.burst_window,
+            allowed_ips=key.allowed_ips, actor=actor,
+        )
+        now = timezone.now()
+        key.rotated_to = new
+        if grace == timedelta(0):
+            key.revoked_at = now
+        else:
+            end = now + grace
+            key.expires_at = min(key.expires_at, end) if key.expires_at else end
+        key.save(update_fields=["rotated_to", "revoked_at", "expires_at"])
+        record(action="key_rotated", actor=actor, resource=key, workspace=key.workspace,
+               details={"old": key.prefix, "new": new.prefix, "grace_seconds": int(grace.total_seconds())})
+    invalidation.publish(f"key:{key.key_id}")
+    return new, text

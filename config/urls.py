@@ -1,0 +1,21 @@
+"""A workspace's host: <slug>.<BASE_DOMAIN> or a verified custom domain."""
+
+from django.urls import path
+
+from accounts import views as account_views
+from config.urls_common import common_patterns
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("auth/handoff/<str:token>/", account_views.handoff, name="handoff"),
+    path("invite/<str:token>/", account_views.invitation, name="invitation"),
+    path("members/", account_views.members, name="members"),
+    path("members/<int:membership_id>/role/", account_views.member_role, name="member-role"),
+    path("members/<int:membership_id>/<str:status>/", account_views.member_status, name="member-status"),
+    path("members/<int:membership_id>/remove", account_views.member_remove, name="member-remove"),
+    path("invitations/<int:invitation_id>/revoke/", account_views.invitation_revoke, name="invitation-revoke"),
+    *common_patterns,
+]
+
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

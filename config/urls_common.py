@@ -1,0 +1,26 @@
+"""URLs served on every host: health, API, account pages."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accounts import views as account_views
+from config import health
+
+account_patterns = [
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", account_views.logout, name="logout"),
+    path("password-reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="accounts/password_reset_done.html"), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="accounts/password_reset_confirm.html"), name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="accounts/password_reset_complete.html"), name="password_reset_complete"),
+]
+
+common_patterns = [
+    path("health/", health.live, name="health"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("api/", include("config.urls_api")),
+    *account_patterns,
+]

@@ -1,0 +1,16 @@
+#!/usr/bin/env python
+"""`make test`: migration check, then the pytest suite (services from scripts/devservices.py)."""
+
+import os
+import subprocess
+import sys
+
+PY = sys.executable
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test")
+
+rc = subprocess.call([PY, "-W", "ignore::RuntimeWarning", "manage.py", "makemigrations", "--check", "--dry-run"], env=env)
+if rc != 0:
+    print("[test] models and migrations differ: run makemigrations", file=sys.stderr)
+    sys.exit(rc)
+sys.exit(subprocess.call([PY, "-m", "pytest", *sys.argv[1:]], env=env))

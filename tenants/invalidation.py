@@ -1,0 +1,109 @@
+"""In-process caches invalidated across every process through Redis pub/sub.
+
+A revoked key, a suspended workspace or a changed domain must stop being served by
+every gunicorn worker within a second, while a steady-state request reads nothing
+but process memory. Each process runs one listener thread on the channel; every
+cache registers a handler. While the listener is not connected, an entry is trusted
+for at most STALE_LIMIT seconds, and on (re)connect every cache is cleared, since
+messages sent meanwhile were missed.
+"""
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from tenants.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "tollgate:invalidate"
+STALE_LIMIT = 1.0
+
+_handlers: list[Callable[[str], None]] = []
+_state = {"pid": None, "connected": False}
+_start_lock = threading.Lock()
+
+
+def register(handler: Callable[[str], None]) -> None:
+    """handler(topic) is called with topics like 'key:12', 'workspace:3', 'host', 'all'."""
+    _handlers.append(handler)
+
+
+def _dispatch(topic: str) -> None:
+    for handler in _handlers:
+        try:
+            handler(topic)
+        except Exception:
+            logger.exception("cache invalidation handler failed for %s", topic)
+
+
+def publish(topic: str) -> None:
+    """Invalidate `topic` here now and in every other process after the transaction commits."""
+    _dispatch(topic)
+
+    def send() -> None:
+        _dispatch(topic)
+        try:
+            get_redis().publish(CHANNEL, topic)
+        except Exception:
+            # Other processes then fall back to STALE_LIMIT: their listener is down too.
+            logger.warning("could not publish invalidation %s", topic)
+
+    transaction.on_commit(send)
+
+
+def listener_connected() -> bool:
+    return _state["connected"] and _state["pid"] == os.getpid()
+
+
+def max_age() -> float:
+    """How long a cached entry may be trusted right now."""
+    ensure_listener()
+    return float(settings.AUTH_CACHE_TTL) if listener_connected() else STALE_LIMIT
+
+
+def ensure_listener() -> None:
+    if _state["pid"] == os.getpid():
+        return
+    with _start_lock:
+        if _state["pid"] == os.getpid():
+            return
+        _state["pid"] = os.getpid()
+        _state["connected"] = False
+        thread = threading.Thread(target=_listen, name="tollgate-invalidation", daemon=True)
+        thread.start()
+
+
+def _listen() -> None:
+    backoff = 0.1
+    while True:
+        pubsub = None
+        try:
+            pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            # Anything published while we were away was missed: start clean.
+            _dispatch("all")
+            _state["connected"] = True
+            backoff = 0.1
+            while True:
+                message = pubsub.get_message(timeout=1.0)
+                if message and message.get("type") == "message":
+                    data = message["data"]
+                    _dispatch(data.decode() if isinstance(data, bytes) else str(data))
+        except Exception:
+            _state["connected"] = False
+            logger.debug("invalidation listener lost Redis; retrying in %.1fs", backoff)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+        finally:
+            _state["connected"] = False
+            if pubsub is not None:
+                try:
+                    pubsub.close()
+                except Exception:  # noqa: S110
+                    pass

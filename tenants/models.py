@@ -1,0 +1,67 @@
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
+RESERVED_SLUGS = frozenset(
+    {"www", "api", "admin", "app", "public", "static", "media", "mail", "smtp", "status", "docs", "help",
+     "support", "billing", "auth", "login", "signup", "health", "metrics", "tollgate", "tollgate-template"}
+)
+
+
+def validate_slug(value: str) -> None:
+    if not SLUG_RE.match(value or ""):
+        raise ValidationError(
+            "Use 3-40 lowercase letters, digits or hyphens, starting and ending with a letter or digit.",
+            code="invalid_slug",
+        )
+    if value in RESERVED_SLUGS:
+        raise ValidationError("This address is reserved. Choose another.", code="reserved_slug")
+
+
+class Workspace(TenantMixin):
+    """A customer of the API owner: one PostgreSQL schema, reached at <slug>.<BASE_DOMAIN>."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=100)
+    slug = models.CharField(max_length=40, unique=True, validators=[validate_slug, RegexValidator(SLUG_RE)])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Schemas are cloned from TENANT_BASE_SCHEMA; deleting a row never silently drops data.
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == "public"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @staticmethod
+    def schema_name_for(slug: str) -> str:
+        return "ws_" + slug.replace("-", "_")
+
+
+class Domain(DomainMixin):
+    """A custom domain of a workspace. Only verified domains route traffic."""
+
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,56 @@
+from http import HTTPStatus
+
+from django.test import Client
+
+from tenants.services import workspace_set_status
+from tests.conftest import client_for
+
+
+def test_unknown_host_is_a_plain_404_page():
+    # given a host no workspace uses
+    client = Client(HTTP_HOST="nobody.localhost")
+    # when
+    response = client.get("/")
+    # then
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert b"No workspace is served at nobody.localhost" in response.content
+
+
+def test_unknown_host_on_api_is_a_problem():
+    response = Client(HTTP_HOST="nobody.localhost").get("/api/v1/info")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "unknown_host"
+    assert response.json()["request_id"] == response["X-Request-ID"]
+
+
+def test_unknown_custom_domain_and_nested_subdomain_are_404():
+    assert Client(HTTP_HOST="api.example.com").get("/").status_code == HTTPStatus.NOT_FOUND
+    assert Client(HTTP_HOST="a.b.localhost").get("/").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_workspace_host_serves_login_page(workspace):
+    response = client_for(workspace).get("/login/")
+    assert response.status_code == HTTPStatus.OK
+    assert b"Log in to Acme" in response.content
+
+
+def test_suspended_workspace_page_is_403_and_api_is_problem(workspace, owner):
+    # given
+    workspace_set_status(workspace=workspace, status="suspended")
+    client = client_for(workspace, owner)
+    # when
+    page = client.get("/")
+    api = client.get("/api/v1/info")
+    # then
+    assert page.status_code == HTTPStatus.FORBIDDEN
+    assert b"suspended" in page.content
+    assert api.status_code == HTTPStatus.FORBIDDEN
+    assert api.json()["code"] == "workspace_suspended"
+
+
+def test_reactivated_workspace_is_served_again(workspace, owner):
+    workspace_set_status(workspace=workspace, status="suspended")
+    assert client_for(workspace, owner).get("/").status_code == HTTPStatus.FORBIDDEN
+    workspace_set_status(workspace=workspace, status="active")
+    assert client_for(workspace, owner).get("/").status_code == HTTPStatus.OK

@@ -24,7 +24,8 @@ class RequestIdMiddleware:
         request_context.user_agent.set(request.headers.get("User-Agent", "")[:300])
         response = self.get_response(request)
         response["X-Request-ID"] = rid
-        request_context.clear()
+        # The context stays set until the next request starts: Django logs 4xx/5xx lines
+        # (django.request) after the middleware chain returns, and they need the id.
         return response
 
 

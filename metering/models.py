@@ -1,1 +1,68 @@
+"""Metering tables.
 
+`metering` is in SHARED_APPS and TENANT_APPS, so each table exists in both schemas,
+but each is used in one only:
+- public: Policy (the hot path's limits per workspace), SpooledEvent (fail-open
+  spool), CreditTopUp (ledger of bought credits);
+- each workspace schema: UsageEvent (raw admitted usage, drained from Redis).
+Selectors and services pin the schema explicitly (metering.selectors.public_schema).
+"""
+
+from django.db import models
+
+
+class Policy(models.Model):
+    """The limits metering enforces for one workspace (workspace_id NULL: the default).
+
+    Written only by billing through metering.services.policy_set: metering never
+    imports billing; it keeps the plain policy where the hot path reads it.
+    """
+
+    workspace_id = models.BigIntegerField(null=True, unique=True)
+    data = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"policy of workspace {self.workspace_id or 'default'}"
+
+
+class UsageEvent(models.Model):
+    """One meter's units for one admitted request. request_id+meter make replays idempotent."""
+
+    request_id = models.CharField(max_length=128)
+    key_id = models.CharField(max_length=16, blank=True)
+    endpoint = models.CharField(max_length=200)
+    meter = models.CharField(max_length=64)
+    units = models.BigIntegerField()
+    status = models.CharField(max_length=16, default="admitted")
+    occurred_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["request_id", "meter"], name="usage_event_once")]
+        indexes = [models.Index(fields=["meter", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.meter}+{self.units} ({self.request_id})"
+
+
+class SpooledEvent(models.Model):
+    """A usage event admitted while Redis was unreachable (fail-open), waiting for replay."""
+
+    workspace_id = models.BigIntegerField(db_index=True)
+    request_id = models.CharField(max_length=128)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"spooled {self.request_id}"
+
+
+class CreditTopUp(models.Model):
+    workspace_id = models.BigIntegerField(db_index=True)
+    meter = models.CharField(max_length=64)
+    units = models.BigIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"+{self.units} {self.meter} for workspace {self.workspace_id}"

@@ -4,6 +4,8 @@ import os
 import threading
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from django.conf import settings
 
 _lock = threading.Lock()
@@ -22,6 +24,9 @@ def get_redis() -> redis.Redis:
                     socket_connect_timeout=0.5,
                     socket_timeout=1.0,
                     health_check_interval=30,
+                    # One immediate retry (a stale pooled connection), no backoff: a dead
+                    # Redis must be noticed in milliseconds, the hot path then fails open.
+                    retry=Retry(NoBackoff(), 1),
                 )
                 _pid = os.getpid()
     return _client

@@ -12,3 +12,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL_TEMPLATE = "http://{host}"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Celery tasks run inline in tests, so their effects (audit rows, emails) are asserted directly.
+CELERY_TASK_ALWAYS_EAGER = True

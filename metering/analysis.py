@@ -1,0 +1,78 @@
+"""The reference product behind POST /api/v1/analyze: a small, deterministic text analysis
+(word count, sentiment and emotion labels from metering/lexicon.json)."""
+
+import json
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+from tenants.errors import DomainError, InvalidInput
+
+MAX_CHARS = 10_000
+_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+class EmptyText(InvalidInput):
+    code = "empty_text"
+    title = "Empty text"
+
+
+class TextTooLong(DomainError):
+    code = "text_too_long"
+    status = 413
+    title = "Text too long"
+
+
+@cache
+def lexicon() -> dict:
+    return json.loads((Path(__file__).parent / "lexicon.json").read_text())
+
+
+def validated_text(data) -> str:
+    """The `text` of a request body. Raises InvalidInput, EmptyText or TextTooLong."""
+    if not isinstance(data, dict):
+        raise InvalidInput('Send a JSON object like {"text": "..."}.', errors={"text": ["This field is required."]})
+    text = data.get("text")
+    if text is None:
+        raise InvalidInput('The "text" field is required.', errors={"text": ["This field is required."]})
+    if not isinstance(text, str):
+        raise InvalidInput('"text" must be a string.', errors={"text": ["Must be a string."]})
+    if not text.strip():
+        raise EmptyText("The text is empty. Send at least one word.", errors={"text": ["Must not be empty."]})
+    if len(text) > MAX_CHARS:
+        raise TextTooLong(f"The text has {len(text)} characters; the limit is {MAX_CHARS}.",
+                          errors={"text": [f"At most {MAX_CHARS} characters."]})
+    return text
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().strip("'") for w in _WORD.findall(text)]
+
+
+def token_count(text: str) -> int:
+    return len(words(text))
+
+
+def analyze(text: str) -> dict:
+    tokens = words(text)
+    lex = lexicon()
+    score = sum(lex["sentiment"].get(w, 0) for w in tokens)
+    normalised = round(max(-1.0, min(1.0, score / max(3, len(tokens)) * 2)), 3)
+    label = "positive" if normalised > 0.05 else "negative" if normalised < -0.05 else "neutral"
+    counts: Counter = Counter()
+    for emotion, vocabulary in lex["emotions"].items():
+        vocab = set(vocabulary)
+        counts[emotion] = sum(1 for w in tokens if w in vocab)
+    total = sum(counts.values())
+    emotions = {e: round(counts[e] / total, 3) if total else 0.0 for e in lex["emotions"]}
+    dominant = max(emotions, key=lambda e: (emotions[e], e)) if total else "neutral"
+    return {
+        "words": len(tokens),
+        "characters": len(text),
+        "sentences": len([s for s in _SENTENCE.findall(text) if s.strip()]),
+        "sentiment": {"label": label, "score": normalised},
+        "emotions": emotions,
+        "dominant_emotion": dominant,
+    }

@@ -1,0 +1,116 @@
+"""Policies: the plain limits metering enforces, and the in-process cache the hot path reads.
+
+Shape (billing builds it from a plan plus operator overrides):
+
+    {"plan": "free", "upgrade": "Upgrade to Pro ...",       # plan name and how to raise limits
+     "burst": {"limit": 20, "window": 1},                    # per key; a key's own override wins
+     "meters": {
+        "requests": {"hour": {"limit": 1000, "hard": true}, "day": {"limit": 10000, "hard": true}},
+        "analysis_runs": {"credits": 300}}}                  # monthly allowance, refilled each period
+
+A meter a policy does not name is counted but not limited.
+"""
+
+import copy
+import threading
+import time
+
+from django_tenants.utils import schema_context
+
+from tenants import invalidation
+
+WINDOWS = ("hour", "day", "month")
+BURST_WINDOWS = (1, 60)
+
+# The free plan's limits: what a workspace gets before billing says anything else.
+FALLBACK_POLICY = {
+    "plan": "free",
+    "upgrade": "Upgrade your plan in the dashboard's billing page for higher limits.",
+    "burst": {"limit": 20, "window": 1},
+    "meters": {
+        "requests": {"hour": {"limit": 1000, "hard": True}, "day": {"limit": 10000, "hard": True}},
+        "analysis_runs": {"credits": 0},
+    },
+}
+
+
+class PolicyError(ValueError):
+    pass
+
+
+def validate(policy: dict) -> dict:
+    """A normalised copy of `policy`. Raises PolicyError naming the bad part."""
+    if not isinstance(policy, dict):
+        raise PolicyError("a policy is an object")
+    out = {"plan": str(policy.get("plan") or "custom"), "upgrade": str(policy.get("upgrade") or ""), "meters": {}}
+    burst = policy.get("burst")
+    if burst is not None:
+        limit, window = burst.get("limit"), burst.get("window", 1)
+        if not isinstance(limit, int) or limit < 1 or window not in BURST_WINDOWS:
+            raise PolicyError("burst needs a positive integer limit and a window of 1 or 60 seconds")
+        out["burst"] = {"limit": limit, "window": window}
+    for meter, spec in (policy.get("meters") or {}).items():
+        if not isinstance(meter, str) or not meter.replace("_", "").isalnum() or len(meter) > 64:
+            raise PolicyError(f"meter names are letters, digits and underscores: {meter!r}")
+        if not isinstance(spec, dict):
+            raise PolicyError(f"meter {meter!r}: limits are an object")
+        clean = {}
+        for window, limit in spec.items():
+            if window == "credits":
+                if not isinstance(limit, int) or limit < 0:
+                    raise PolicyError(f"meter {meter!r}: credits is a non-negative integer")
+                clean["credits"] = limit
+                continue
+            if window not in WINDOWS:
+                raise PolicyError(f"meter {meter!r}: unknown window {window!r} (hour, day, month, credits)")
+            if limit is None:
+                continue  # no cap in this window
+            if isinstance(limit, int):
+                limit = {"limit": limit, "hard": True}
+            if not isinstance(limit, dict) or not isinstance(limit.get("limit"), int) or limit["limit"] < 0:
+                raise PolicyError(f"meter {meter!r} {window}: limit is a non-negative integer")
+            clean[window] = {"limit": limit["limit"], "hard": bool(limit.get("hard", True))}
+        out["meters"][meter] = clean
+    return out
+
+
+class _PolicyCache:
+    def __init__(self) -> None:
+        self._data: dict = {}
+        self._lock = threading.Lock()
+        invalidation.register(self.on_invalidate)
+
+    def get(self, workspace_id: int) -> dict:
+        entry = self._data.get(workspace_id)
+        if entry is not None and time.monotonic() - entry[1] < invalidation.max_age():
+            return entry[0]
+        policy = _load(workspace_id)
+        with self._lock:
+            self._data[workspace_id] = (policy, time.monotonic())
+        return policy
+
+    def on_invalidate(self, topic: str) -> None:
+        with self._lock:
+            if topic in ("all", "policy:default"):
+                self._data.clear()
+            elif topic.startswith(("policy:", "workspace:")):
+                self._data.pop(int(topic.split(":", 1)[1]), None)
+
+
+def _load(workspace_id: int) -> dict:
+    from metering.models import Policy
+
+    with schema_context("public"):
+        rows = {p.workspace_id: p.data for p in Policy.objects.filter(workspace_id__in=[workspace_id])}
+        if workspace_id in rows:
+            return rows[workspace_id]
+        default = Policy.objects.filter(workspace_id__isnull=True).values_list("data", flat=True).first()
+    return default or copy.deepcopy(FALLBACK_POLICY)
+
+
+_cache = _PolicyCache()
+
+
+def policy_for(workspace) -> dict:
+    """The workspace's policy, from process memory in steady state."""
+    return _cache.get(workspace.pk)

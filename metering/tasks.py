@@ -1,0 +1,54 @@
+"""Celery tasks of metering. Thin: IDs in, one service call, retries here."""
+
+import logging
+
+from celery import shared_task
+from django.core.mail import send_mail
+from django_tenants.utils import schema_context
+
+from auditing.services import record
+from metering import services
+from tenants.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def drain_usage() -> int:
+    return services.drain_all()
+
+
+@shared_task(ignore_result=True)
+def record_refusal(*, workspace_id: int, key_id: str, meter: str, window: str, limit: int, reset: int) -> None:
+    """The audit event for the first refusal of a key in a window (the Lua marker ensures once)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    with schema_context(workspace.schema_name):
+        record(action="rate_limit_exceeded", severity="warning", outcome="refused", workspace=workspace,
+               resource=("api_key", key_id) if key_id else None,
+               details={"key": key_id, "meter": meter, "window": window, "limit": limit, "reset": reset})
+
+
+@shared_task(ignore_result=True)
+def quota_alert(*, workspace_id: int, meter: str, window: str, limit: int, used: int, percent: int, reset: int) -> None:
+    """Email the owners and write a quota_warning event when a quota crosses 80 % or 100 %."""
+    from accounts.selectors import owners_of
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    record(action="quota_warning", severity="warning" if percent < 100 else "error", workspace=workspace,
+           details={"meter": meter, "window": window, "limit": limit, "used": used, "percent": percent,
+                    "reset": reset})
+    owners = [u.email for u in owners_of(workspace=workspace)]
+    if owners:
+        period = "credits this month" if window == "credits" else f"{meter} quota for this {window}"
+        send_mail(
+            subject=f"[{workspace.name}] {percent}% of your {period} used",
+            message=(f"{workspace.name} has used {used} of {limit} ({percent}%) of its {period}.\n"
+                     f"{'Requests over the limit are refused until it resets.' if percent >= 100 else ''}\n"
+                     "Upgrade your plan in the dashboard to raise the limit."),
+            from_email=None,
+            recipient_list=owners,
+        )

@@ -26,6 +26,10 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
+class ConfirmForm(forms.Form):
+    """No fields: a signed-in invitee accepts with one click."""
+
+
 class AcceptInvitationForm(forms.Form):
     full_name = forms.CharField(max_length=150, required=False, label="Your name")
     password = forms.CharField(widget=forms.PasswordInput, strip=False)

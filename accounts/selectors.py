@@ -3,6 +3,7 @@
 import hashlib
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
 from accounts.permissions import Role
@@ -62,6 +63,13 @@ def invitation_by_token(*, token: str) -> Invitation | None:
 
 def invitation_list_pending(*, workspace) -> list[Invitation]:
     return [i for i in Invitation.objects.filter(workspace=workspace, accepted_at=None, revoked_at=None) if i.is_pending]
+
+
+def invitation_pending_for(*, workspace, email: str) -> bool:
+    """Whether `email` has an invitation to `workspace` that can still be accepted."""
+    return Invitation.objects.filter(
+        workspace=workspace, email__iexact=email, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).exists()
 
 
 def invitation_get(*, workspace, invitation_id) -> Invitation | None:

@@ -19,7 +19,7 @@ def check(request, *, group: str, per_ip: str, per_email: str | None = None):
             continue
         usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
         if usage and usage["should_limit"]:
-            waits.append(usage["time_left"])
+            waits.append(max(1, int(usage["time_left"])))  # never 0 or negative at a window edge
     if waits:
         return throttled_response(request, max(waits))
     return None

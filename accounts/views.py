@@ -5,16 +5,17 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services, throttle
 from accounts.decorators import member_required
-from accounts.errors import InvitationInvalid
+from accounts.errors import InvitationInvalid, NotAllowed
 from accounts.forms import (
     AcceptInvitationForm,
+    ConfirmForm,
     EmailAuthenticationForm,
     InviteForm,
     RoleForm,
@@ -26,6 +27,18 @@ from accounts.permissions import Role, can
 from auditing.services import record
 from tenants.errors import DomainError
 from tenants.selectors import workspace_get, workspace_url
+
+
+def _hand_off(request, *, user, workspace):
+    """Send the browser on to the workspace's own host, where the one-time link signs it in.
+
+    Not a redirect from the POST: our CSP's `form-action 'self'` also governs where a
+    form's response redirects, so browsers refuse a 302 to the workspace's origin. The
+    POST answers with a page that moves on by itself (meta refresh; no script under CSP).
+    """
+    token = services.handoff_issue(user=user, workspace=workspace)
+    url = workspace_url(workspace, f"/auth/handoff/{token}/")
+    return render(request, "public/continue.html", {"url": url, "workspace": workspace})
 
 
 def throttled(request, exception=None):
@@ -47,8 +60,7 @@ def signup(request):
             apply_domain_error(form, exc)
         else:
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            token = services.handoff_issue(user=user, workspace=workspace)
-            return HttpResponseRedirect(workspace_url(workspace, f"/auth/handoff/{token}/"))
+            return _hand_off(request, user=user, workspace=workspace)
     return render(request, "public/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -76,7 +88,9 @@ class LoginView(auth_views.LoginView):
         workspace = self._workspace()
         if workspace is not None:
             membership = selectors.membership_for(user=user, workspace=workspace)
-            if membership is None or not membership.is_active:
+            # An invitee with an account logs in here to accept: the invitation page links to this form.
+            invited = membership is None and selectors.invitation_pending_for(workspace=workspace, email=user.email)
+            if (membership is None or not membership.is_active) and not invited:
                 # Same words as a wrong password: don't confirm who belongs where.
                 form.add_error(None, form.error_messages["invalid_login"] % {"username": "email"})
                 record(action="login_failed", severity="warning", outcome="failure", workspace=workspace,
@@ -125,8 +139,7 @@ def go(request, slug):
     membership = selectors.membership_for(user=request.user, workspace=workspace) if workspace else None
     if membership is None or not membership.is_active or not workspace.is_active:
         raise Http404
-    token = services.handoff_issue(user=request.user, workspace=workspace)
-    return HttpResponseRedirect(workspace_url(workspace, f"/auth/handoff/{token}/"))
+    return _hand_off(request, user=request.user, workspace=workspace)
 
 
 def handoff(request, token):
@@ -174,13 +187,15 @@ def invitation(request, token):
         return render(request, "accounts/invitation_invalid.html", {"message": exc.detail}, status=400)
     existing = selectors.user_by_email(email=invite.email)
     signed_in = request.user.is_authenticated
-    form = AcceptInvitationForm(request.POST or None)
-    if request.method == "POST" and (signed_in or form.is_valid()):
+    # A signed-in invitee only confirms; its (field-less) form still carries a refusal to the page.
+    data = request.POST if request.method == "POST" else None
+    form = ConfirmForm(data) if signed_in else AcceptInvitationForm(data)
+    if request.method == "POST" and form.is_valid():
         try:
             user, _ = services.invitation_accept(
                 token=token, workspace=workspace, user=request.user if signed_in else None,
-                password=form.cleaned_data.get("password", "") if not signed_in else "",
-                full_name=form.cleaned_data.get("full_name", "") if not signed_in else "",
+                password=form.cleaned_data.get("password", ""),
+                full_name=form.cleaned_data.get("full_name", ""),
             )
         except InvitationInvalid as exc:
             return render(request, "accounts/invitation_invalid.html", {"message": exc.detail}, status=400)
@@ -231,6 +246,9 @@ def _member_or_404(request, membership_id) -> Membership:
 def _run(request, fn, success: str):
     try:
         fn()
+    except NotAllowed as exc:
+        # A forbidden action is a 403 like any page the role can't open, not a flash message.
+        return render(request, "errors/403.html", {"message": exc.detail}, status=403)
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
@@ -255,6 +273,8 @@ def member_role(request, membership_id):
 @member_required("members.view")
 @require_POST
 def member_status(request, membership_id, status):
+    if status not in ("suspend", "reactivate"):  # anything else must not mean "reactivate"
+        raise Http404
     target = _member_or_404(request, membership_id)
     new = Membership.Status.SUSPENDED if status == "suspend" else Membership.Status.ACTIVE
     done = "suspended" if new == Membership.Status.SUSPENDED else "reactivated"

@@ -47,9 +47,14 @@ class CachedKey:
             ip = ipaddress.ip_address(address or "")
         except ValueError:
             return False
+        # An IPv4 client may arrive as itself or IPv4-mapped (::ffff:a.b.c.d, dual-stack sockets),
+        # and an allowlist may name it either way: try both forms.
+        forms = [ip]
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        return any(ip.version == net.version and ip in net for net in self.networks)
+            forms.append(ip.ipv4_mapped)
+        elif isinstance(ip, ipaddress.IPv4Address):
+            forms.append(ipaddress.IPv6Address(f"::ffff:{ip}"))
+        return any(form.version == net.version and form in net for form in forms for net in self.networks)
 
 
 def _from_row(row: ApiKey) -> CachedKey:

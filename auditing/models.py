@@ -3,8 +3,15 @@ from django.db import models
 
 class AuditEvent(models.Model):
     """One security or business event. The table exists in public (platform events) and
-    in every workspace schema (that workspace's events). Rows are never updated or
-    deleted by the application; each row's hash chains to the previous row's."""
+    in every workspace schema (that workspace's events).
+
+    Rows are append-only: a database trigger (migration 0002) refuses UPDATE and DELETE,
+    except the retention job's DELETE and the erasure of personal data. Each row's
+    `hash` chains to the previous row's in the same schema (auditing.chain). Personal
+    data (actor_label, ip, user_agent, details) is hashed through `pii_digest`, a salted
+    digest, so that erasing it later leaves the chain verifiable: erasure blanks the
+    personal columns and the salt, and keeps the digest.
+    """
 
     class Severity(models.TextChoices):
         INFO = "info"
@@ -31,6 +38,11 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=128, blank=True)
     outcome = models.CharField(max_length=16, default="success")
     details = models.JSONField(default=dict, blank=True)
+    # Salt of pii_digest; blank once the row's personal data was erased.
+    pii_salt = models.CharField(max_length=32, blank=True)
+    pii_digest = models.CharField(max_length=64, blank=True)
+    # What the hash covers (auditing.chain.HASH_VERSION); a new scheme gets a new number.
+    hash_version = models.PositiveSmallIntegerField(default=2)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
 
@@ -40,3 +52,27 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action}"
+
+    @property
+    def is_redacted(self) -> bool:
+        return not self.pii_salt
+
+
+class AuditChainAnchor(models.Model):
+    """Where the chain starts after the retention job deleted its oldest events.
+
+    The first remaining event's prev_hash must equal the newest anchor's last_hash, so
+    deleting old events without the retention job (which writes the anchor) is detected.
+    """
+
+    created_at = models.DateTimeField()
+    cutoff = models.DateTimeField()
+    last_event_id = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    purged = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"anchor after event {self.last_event_id}"

@@ -2,6 +2,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
 
 from tenants import context as request_context
 
@@ -24,9 +25,16 @@ class RequestIdMiddleware:
         request_context.user_agent.set(request.headers.get("User-Agent", "")[:300])
         response = self.get_response(request)
         response["X-Request-ID"] = rid
-        # The context stays set until the next request starts: Django logs 4xx/5xx lines
+        # Cleared on request_finished (below), not here: Django logs 4xx/5xx lines
         # (django.request) after the middleware chain returns, and they need the id.
         return response
+
+
+def _clear_context(**kwargs) -> None:
+    request_context.clear()
+
+
+request_finished.connect(_clear_context, dispatch_uid="tollgate.clear_request_context")
 
 
 class ContentSecurityPolicyMiddleware:

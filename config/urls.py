@@ -3,6 +3,8 @@
 from django.urls import path
 
 from accounts import views as account_views
+from apikeys import views as key_views
+from auditing import views as audit_views
 from config.urls_common import common_patterns
 
 urlpatterns = [
@@ -14,6 +16,12 @@ urlpatterns = [
     path("members/<int:membership_id>/<str:status>/", account_views.member_status, name="member-status"),
     path("members/<int:membership_id>/remove", account_views.member_remove, name="member-remove"),
     path("invitations/<int:invitation_id>/revoke/", account_views.invitation_revoke, name="invitation-revoke"),
+    path("audit/", audit_views.audit_log, name="audit-log"),
+    path("audit/export", audit_views.audit_export, name="audit-export"),
+    path("keys/", key_views.key_list, name="keys"),
+    path("keys/new/", key_views.key_create, name="key-create"),
+    path("keys/<str:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),
+    path("keys/<str:key_id>/rotate/", key_views.key_rotate, name="key-rotate"),
     *common_patterns,
 ]
 

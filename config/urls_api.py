@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apikeys import api as keys_api
+from auditing import api as audit_api
 from metering import api as metering_api
 
 urlpatterns = [
@@ -14,4 +15,5 @@ urlpatterns = [
     path("v1/keys/<str:key_id>", keys_api.KeyDetailApi.as_view(), name="api-key"),
     path("v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),
     path("v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
+    path("v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
 ]

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as account_views
-from config import health
+from config import health, metrics
 
 account_patterns = [
     path("login/", account_views.LoginView.as_view(), name="login"),
@@ -21,6 +21,7 @@ account_patterns = [
 common_patterns = [
     path("health/", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/", include("config.urls_api")),
     *account_patterns,
 ]

@@ -74,7 +74,7 @@ class Decision:
 
 def tag(workspace_id: int) -> str:
     """The hash tag every key of a workspace shares (Cluster: one slot per workspace)."""
-    return "{ws:%d}" % workspace_id
+    return f"{{ws:{workspace_id}}}"
 
 
 def build_checks(*, workspace_id: int, policy: dict, costs: dict[str, int], key_id: str,

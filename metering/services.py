@@ -115,20 +115,23 @@ def _parse(fields: dict) -> list[dict]:
     return rows
 
 
-def drain_workspace(*, workspace_id: int, schema_name: str) -> int:
-    """Move the workspace's stream into its UsageEvent table. Idempotent: replays add nothing."""
-    from tenants.metrics import USAGE_DRAIN_LAG, USAGE_EVENTS_INGESTED
+def drain_workspace(*, workspace_id: int, schema_name: str) -> tuple[int, float]:
+    """Move the workspace's stream into its UsageEvent table. Idempotent: replays add nothing.
+
+    Returns (events moved, age in seconds of the oldest event found: the drain lag).
+    """
+    from tenants.metrics import USAGE_EVENTS_INGESTED
 
     client = get_redis()
     stream = f"{tag(workspace_id)}:usage"
-    moved = 0
+    moved, lag = 0, 0.0
     while True:
         entries = client.xrange(stream, count=DRAIN_BATCH)
         if not entries:
             break
         rows = [row for _, fields in entries for row in _parse(fields)]
         oldest_ms = int(entries[0][0].decode().split("-")[0])
-        USAGE_DRAIN_LAG.set(max(0.0, time.time() - oldest_ms / 1000))
+        lag = max(lag, time.time() - oldest_ms / 1000)
         with schema_context(schema_name), transaction.atomic():
             UsageEvent.objects.bulk_create([UsageEvent(**r) for r in rows], ignore_conflicts=True)
         client.xdel(stream, *[entry_id for entry_id, _ in entries])
@@ -136,7 +139,7 @@ def drain_workspace(*, workspace_id: int, schema_name: str) -> int:
         moved += len(rows)
         if len(entries) < DRAIN_BATCH:
             break
-    return moved
+    return moved, lag
 
 
 def drain_all() -> int:
@@ -146,9 +149,13 @@ def drain_all() -> int:
     except (redis.ConnectionError, redis.TimeoutError):
         logger.warning("Redis still unreachable: spool kept for the next run")
         return 0
-    total = 0
+    from tenants.metrics import USAGE_DRAIN_LAG
+
+    total, lag = 0, 0.0
     for workspace_id, schema_name in Workspace.objects.values_list("pk", "schema_name"):
-        total += drain_workspace(workspace_id=workspace_id, schema_name=schema_name)
+        moved, oldest = drain_workspace(workspace_id=workspace_id, schema_name=schema_name)
+        total, lag = total + moved, max(lag, oldest)
+    USAGE_DRAIN_LAG.set(lag)  # 0 once every stream was empty: no stale value to alert on
     return total
 
 

@@ -4,9 +4,9 @@ import os
 import threading
 
 import redis
+from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from django.conf import settings
 
 _lock = threading.Lock()
 _client: redis.Redis | None = None

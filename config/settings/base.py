@@ -15,7 +15,10 @@ USE_I18N = True
 # names, so `curl 127.0.0.1:8000/api/...` works) is the public site.
 BASE_DOMAIN = env("TOLLGATE_BASE_DOMAIN", default="localhost").lower()
 PUBLIC_HOSTS = [BASE_DOMAIN, *env.list("TOLLGATE_PUBLIC_HOSTS", default=["127.0.0.1", "[::1]", "localhost"])]
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[".localhost", "127.0.0.1", "[::1]", f".{BASE_DOMAIN}", BASE_DOMAIN])
+# Host checking is tenants.middleware's job: it serves only the public hosts, workspace
+# subdomains and verified custom domains (anything else is a 404 before any view runs),
+# and custom domains can't be listed here in advance.
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 # The scheme and port pages use when they link from one host to another
 # (public site -> workspace subdomain): "http://{host}:8000" in development.
 SITE_URL_TEMPLATE = env("TOLLGATE_SITE_URL_TEMPLATE", default="https://{host}")
@@ -54,7 +57,9 @@ SHARED_APPS = [
     "accounts",
     "apikeys",
     "billing",
+    "metering",  # public: policies, spool, top-ups; workspace schemas: usage events (metering/models.py)
     "auditing",
+    "django_prometheus",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -66,9 +71,13 @@ TENANT_APPS = [
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestIdMiddleware",
-    "tenants.middleware.TenantMiddleware",
+    # Security headers and CSP wrap tenant resolution, so its own 404/403 pages carry them too.
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tenants.middleware.TenantMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,9 +85,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.MembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.middleware.ContentSecurityPolicyMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -162,7 +170,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "config.problems.exception_handler",
+    "EXCEPTION_HANDLER": "tenants.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -200,3 +208,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# OPERATIONS: metrics, backups, error reporting (docs/operations.md)
+# /metrics answers a bearer METRICS_TOKEN or a caller in METRICS_ALLOWED_IPS (addresses or CIDRs).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# The Celery worker serves its own metrics on this port (0: off); Prometheus scrapes it.
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+BACKUP_DIR = env("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups"))
+BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=14)
+BACKUP_S3_BUCKET = env("BACKUP_S3_BUCKET", default="")  # set: copies go to S3 too (django-storages)
+# Celery workers log through LOGGING above (JSON lines) instead of their own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.logging import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
+
+# AUDIT TRAIL (auditing/)
+# https://django-auditlog.readthedocs.io/en/latest/usage.html#correlation-id
+AUDIT_RETENTION_DAYS = env.int("TOLLGATE_AUDIT_RETENTION_DAYS", default=365)
+AUDITLOG_CID_GETTER = "auditing.history.request_id"  # model history carries the X-Request-ID

@@ -1,5 +1,10 @@
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.permissions import Role
 from accounts.selectors import user_by_email
@@ -37,3 +42,11 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.detail) from exc
         self.stdout.write(self.style.SUCCESS(f"Created workspace {workspace.slug}: {workspace_url(workspace)}"))
+        if not user.has_usable_password():
+            # Django's reset form skips accounts without a usable password, so a new owner
+            # could never set one: hand the operator a one-time link to pass on.
+            path = reverse("password_reset_confirm", kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user),
+            })
+            self.stdout.write(f"{user.email} has no password yet. Send them this one-time link to choose one "
+                              f"(valid {settings.PASSWORD_RESET_TIMEOUT // 3600} h): {workspace_url(workspace, path)}")

@@ -1,0 +1,190 @@
+"""Where the metered request's time goes, measured in process (no gunicorn, no wrk, no contention
+with the load generator), as CPU microseconds per request. Run after bench/metering/run.sh has
+prepared the bench database (it reads var/bench/metering_keys.json):
+
+    DJANGO_SECRET_KEY=... DATABASE_URL=... REDIS_URL=... \\
+        .venv/bin/python -m bench.metering.breakdown          (run.sh --breakdown sets these)
+
+1. the three endpoints through the whole Django stack (the WSGI app called directly);
+2. (b) again with one more part of the metered path replaced each time, so each difference is
+   that part's cost: the metering call beyond a bare Redis round trip (engine.check replaced by a
+   PING), the round trip itself (no Redis at all), the rate-limit headers, the analysis;
+3. the pieces of engine.check on their own: argument building, redis-py's packing of the
+   EVALSHA command, the round trip, a PING round trip for reference, decoding the reply.
+
+Only this process is patched, for the measurement; nothing is changed on disk.
+"""
+
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.metering.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+from apikeys import authentication  # noqa: E402
+from metering import analysis, engine, headers, windows  # noqa: E402
+from metering.policy import policy_for  # noqa: E402
+from tenants.redis import get_redis  # noqa: E402
+
+BODY = b'{"text": "hi"}'
+KEYS = json.loads((Path(settings.BASE_DIR) / "var" / "bench" / "metering_keys.json").read_text())
+app = get_wsgi_application()
+
+
+def _environ(path: str, auth: str) -> dict:
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1:8000", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(BODY)),
+        "wsgi.input": io.BytesIO(BODY), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+        "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    if auth:
+        environ["HTTP_AUTHORIZATION"] = auth
+    return environ
+
+
+def _call(path: str, auth: str) -> str:
+    status = []
+    body = app(_environ(path, auth), lambda s, h, exc_info=None: status.append(s))
+    b"".join(body)
+    body.close()
+    return status[0]
+
+
+def _cpu_us(fn, n: int, repeats: int = 3) -> float:
+    """Best of `repeats` runs of n calls: CPU microseconds per call (the best is the least disturbed)."""
+    for _ in range(min(n, 300)):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.process_time() - start) / n * 1e6)
+    return best
+
+
+def _wall_us(fn, n: int, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n * 1e6)
+    return best
+
+
+def main() -> None:
+    n = int(os.environ.get("BREAKDOWN_N", "3000"))
+    bearer, drf = f"Bearer {KEYS['tollgate']}", f"Api-Key {KEYS['drf']}"
+    for path, auth in (("/bench/metering/bare", ""), ("/api/v1/analyze", bearer), ("/bench/metering/assembled", drf)):
+        status = _call(path, auth)
+        if not status.startswith("200"):
+            raise SystemExit(f"{path} answered {status}")
+
+    rows = []
+
+    def row(label: str, path: str, auth: str) -> float:
+        us = _cpu_us(lambda: _call(path, auth), n)
+        rows.append((label, us))
+        print(f"  {us:7.0f} us  {label}", flush=True)
+        return us
+
+    print(f"1-2. CPU per request through Django (WSGI app called in process; best of 3 x {n}):")
+    a = row("(a) bare DRF", "/bench/metering/bare", "")
+    c = row("(c) DRF + drf-api-key + django-ratelimit", "/bench/metering/assembled", drf)
+    b = row("(b) /api/v1/analyze, as it is", "/api/v1/analyze", bearer)
+    key = authentication.verify(KEYS["tollgate"])
+    costs = {"requests": 1, "tokens": 1}
+    decision = engine.check(workspace=key.workspace, costs=costs, request_id="r" * 32, key=key, endpoint="/api/v1/analyze")
+    real_check, real_build, real_analyze = engine.check, headers.build, analysis.analyze
+    client = get_redis()
+
+    def ping_then_decision(**kwargs):
+        client.ping()
+        return decision
+
+    try:
+        engine.check = ping_then_decision
+        b0 = row("(b) with engine.check replaced by one Redis PING + a constant decision", "/api/v1/analyze", bearer)
+        engine.check = lambda **kwargs: decision
+        b1 = row("(b) with engine.check replaced by a constant decision (no Redis at all)", "/api/v1/analyze", bearer)
+        headers.build = lambda d: {}
+        b2 = row("(b) ... and no rate-limit headers", "/api/v1/analyze", bearer)
+        analysis.analyze = lambda text: {"words": 1}
+        b3 = row("(b) ... and analyze() answering {'words': 1} (what (a) answers)", "/api/v1/analyze", bearer)
+    finally:
+        engine.check, headers.build, analysis.analyze = real_check, real_build, real_analyze
+    extra = b - a
+    print(f"\n   (b) - (a) = {extra:.0f} us of CPU per request in the worker process, of which:")
+    for label, us in (("engine.check beyond a bare round trip (args, packing, Lua, reply, decision)", b - b0),
+                      ("one Redis round trip inside a request (a PING: syscalls, sleep and wake-up)", b0 - b1),
+                      ("rate-limit headers (metering/headers.py build + setting them)", b1 - b2),
+                      ("analyze() and its larger JSON answer", b2 - b3),
+                      ("the rest: key auth, scope permission, tenant switch, decorator", b3 - a)):
+        print(f"  {us:7.0f} us  {100 * us / extra:4.0f} %  {label}")
+
+    print("\n3. engine.check in pieces (CPU us per call; wall us where it waits on Redis):")
+    at = windows.now()
+    policy = policy_for(key.workspace)
+    captured = {}
+    real_script = engine._script
+
+    def capture():
+        script = real_script()
+
+        def call(keys, args):
+            captured.update(keys=keys, args=args)
+            return script(keys=keys, args=args)
+
+        return call
+
+    engine._script = capture
+    try:
+        engine.check(workspace=key.workspace, costs=costs, request_id="r" * 32, key=key, endpoint="/api/v1/analyze")
+    finally:
+        engine._script = real_script
+    script = real_script()
+    keys_, args_ = captured["keys"], captured["args"]
+    connection = client.connection_pool.get_connection()
+    packed = connection.pack_command("EVALSHA", script.sha, len(keys_), *keys_, *args_)
+    client.connection_pool.release(connection)
+    reply = script(keys=keys_, args=args_)
+    parser = type(connection._parser).__name__
+    pieces = [
+        ("engine.check, whole", lambda: real_check(workspace=key.workspace, costs=costs, request_id="r" * 32, key=key,
+                                                   endpoint="/api/v1/analyze"), True),
+        ("build_checks + _event_fields (arguments)", lambda: (
+            engine.build_checks(workspace_id=key.workspace.pk, policy=policy, costs=costs, key_id=key.key_id,
+                                key_burst=None, at=at),
+            engine._event_fields(request_id="r" * 32, key_id=key.key_id, endpoint="/api/v1/analyze", costs=costs,
+                                 at=at)), False),
+        (f"redis-py pack_command: EVALSHA with {len(keys_)} keys + {len(args_)} args "
+         f"({sum(len(p) for p in packed)} bytes)",
+         lambda: connection.pack_command("EVALSHA", script.sha, len(keys_), *keys_, *args_), False),
+        (f"EVALSHA round trip (pack, send, Lua, receive, parse {len(reply)} values; parser {parser})",
+         lambda: script(keys=keys_, args=args_), True),
+        ("PING round trip (the floor for any Redis call)", client.ping, True),
+        ("_decide (the reply into a Decision)", lambda: engine._decide(reply, engine.build_checks(
+            workspace_id=key.workspace.pk, policy=policy, costs=costs, key_id=key.key_id, key_burst=None, at=at), at),
+         False),
+        ("headers.build", lambda: headers.build(decision), False),
+    ]
+    for label, fn, waits in pieces:
+        cpu = _cpu_us(fn, n)
+        wall = f"  wall {_wall_us(fn, n):6.1f}" if waits else " " * 13
+        print(f"  {cpu:7.1f} us{wall}  {label}")
+    print(f"\n   for comparison, (c) - (a) = {c - a:.0f} us")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""The public site's URLs plus the two comparison endpoints of the metering benchmark."""
+
+from django.urls import path
+
+from bench.metering import views
+from config import urls_public
+
+urlpatterns = [
+    path("bench/metering/bare", views.BareApi.as_view(), name="bench-metering-bare"),
+    path("bench/metering/assembled", views.AssembledApi.as_view(), name="bench-metering-assembled"),
+    path("bench/metering/redis-floor", views.RedisFloorApi.as_view(), name="bench-metering-redis-floor"),
+    *urls_public.urlpatterns,
+]
+
+handler404 = urls_public.handler404
+handler500 = urls_public.handler500

@@ -254,3 +254,32 @@ def handoff_redeem(*, token: str, workspace) -> User | None:
         user_id=data["u"], workspace=workspace, status=Membership.Status.ACTIVE, user__is_active=True
     ).select_related("user").first()
     return membership.user if membership else None
+
+
+def user_erase(*, user: User, actor=None) -> dict[str, int]:
+    """Erase a person: account anonymised and disabled, memberships and pending invitations
+    gone, audit trail pseudonymised (auditing keeps the events and a valid hash chain).
+
+    Raises LastOwner when they are the last owner of a workspace: it would be left ownerless.
+    Returns audit rows pseudonymised per schema.
+    """
+    from auditing.services import audit_subject_erase
+
+    email = user.email
+    with transaction.atomic(durable=True):
+        for membership in Membership.objects.filter(user=user).select_related("workspace").order_by("pk"):
+            try:
+                _ensure_another_owner(membership)
+            except LastOwner:
+                raise LastOwner(f"{email} is the last owner of {membership.workspace.name}. "
+                                "Make someone else an owner first.")
+        Membership.objects.filter(user=user).delete()
+        Invitation.objects.filter(email__iexact=email, accepted_at=None, revoked_at=None).update(revoked_at=timezone.now())
+        user.email = f"erased-{user.pk}@erased.invalid"
+        user.full_name = ""
+        user.is_active = False
+        user.is_staff = False
+        user.is_superuser = False
+        user.set_unusable_password()
+        user.save()
+        return audit_subject_erase(user_id=user.pk, email=email, actor=actor)

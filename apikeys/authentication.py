@@ -34,11 +34,10 @@ class ApiKeyPrincipal:
 
 def credentials_from(request) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    # Any other Authorization (a proxy's Basic credentials, say) leaves X-API-Key in charge.
     value = request.META.get("HTTP_X_API_KEY", "")
     return value.strip() or None
 

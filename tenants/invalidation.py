@@ -21,8 +21,13 @@ from tenants.redis import get_redis
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "tollgate:invalidate"
 STALE_LIMIT = 1.0
+
+
+def channel() -> str:
+    """Pub/sub ignores Redis DB numbers: name the DB, so deployments (or test runs) sharing
+    a server in different DBs don't clear each other's caches."""
+    return f"tollgate:invalidate:db{get_redis().connection_pool.connection_kwargs.get('db', 0)}"
 
 _handlers: list[Callable[[str], None]] = []
 _state = {"pid": None, "connected": False}
@@ -49,7 +54,7 @@ def publish(topic: str) -> None:
     def send() -> None:
         _dispatch(topic)
         try:
-            get_redis().publish(CHANNEL, topic)
+            get_redis().publish(channel(), topic)
         except Exception:
             # Other processes then fall back to STALE_LIMIT: their listener is down too.
             logger.warning("could not publish invalidation %s", topic)
@@ -85,7 +90,7 @@ def _listen() -> None:
         pubsub = None
         try:
             pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(channel())
             # Anything published while we were away was missed: start clean.
             _dispatch("all")
             _state["connected"] = True

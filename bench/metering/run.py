@@ -8,12 +8,20 @@ connections, rounds interleaved (a, b, c, a, b, c, ...):
   (b) metered    POST /api/v1/analyze            Tollgate: key auth + one EVALSHA for every window
   (c) assembled  POST /bench/metering/assembled  DRF + djangorestframework-api-key (HasAPIKey)
                                                  + django-ratelimit (Redis cache), same trivial view
+  (d) --floor    POST /bench/metering/redis-floor  (a) plus one Redis PING: the least any design
+                                                 with one Redis round trip per request can cost
 
 It creates the database if missing, migrates it, sets up the workspace and keys
 (bench/metering/prepare.py), checks every endpoint answers 200 (not 429), warms up,
 measures, prints requests/s and the ratios (b)/(a) and (b)/(c), and stops gunicorn.
 Each endpoint's figure is the median of its rounds. Every wrk response is counted by
 status: a run with anything but 200 is reported as invalid.
+
+Alongside, the CPU time each process spent per request (gunicorn workers, Redis, the
+bench database's PostgreSQL backends, wrk) and the share of the machine other processes
+took. A round during which others took more than --max-other-load is measured again.
+On a machine shared with other work, --nice N serves from a Redis and a PostgreSQL of the
+benchmark's own and runs the whole benchmark at a higher priority, (a), (b), (c) alike.
 
 --profile also records (b) with py-spy over every worker and prints where the time goes;
 --breakdown then measures, in process, what each part of (b) costs (bench/metering/breakdown.py).
@@ -66,7 +74,7 @@ def wait_port(port: int, timeout: float = 60.0) -> None:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn is not listening on 127.0.0.1:{port} after {timeout:.0f}s")
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
 def ensure_database(url: str) -> None:
@@ -580,8 +588,10 @@ def main() -> int:
             private_redis.stop()
             private_pg.stop()
 
-    errors = [line for line in (VAR / "metering-gunicorn.log").read_text().splitlines()
-              if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or "Traceback" in line]
+    # gunicorn logs one access line per request (tens of MB a run): keep every other line, for diagnosis.
+    kept = [line for line in server.log_path.read_text().splitlines() if '"logger": "gunicorn.access"' not in line]
+    server.log_path.write_text("\n".join(kept) + "\n")
+    errors = [line for line in kept if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or "Traceback" in line]
     median = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
     valid = all(r["valid"] for v in results.values() for r in v) and not errors
     ratios = {"b/a": median["b"] / median["a"], "b/c": median["b"] / median["c"], "c/a": median["c"] / median["a"]}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The metering benchmark, end to end (see bench/README.md, "Metering"):
-#   bench/metering/run.sh [--rounds 3] [--duration 10] [--connections 16] [--workers 2xcores] [--profile]
+#   bench/metering/run.sh [--nice 20] [--floor] [--breakdown] [--profile] [--rounds 3] [--duration 10] ...
+#   (bench/metering/run.sh --help lists every option)
 # Installs bench/requirements.txt into .venv when missing, then runs bench/metering/run.py,
 # which migrates its own database, starts one gunicorn, runs wrk and stops gunicorn.
 set -euo pipefail

@@ -38,6 +38,8 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # migrated from scratch; `migrate_schemas` keeps it in step (tenants/management).
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_BASE_SCHEMA = "tollgate_template"
+# Set search_path once per schema switch, not before every query (django-tenants).
+TENANT_LIMIT_SET_CALLS = True
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls"
 

@@ -4,13 +4,13 @@ Check and count every window of every meter a request consumes, in one round tri
 All keys share the workspace's hash tag ({ws:<id>}), so the script is Redis Cluster safe.
 
 KEYS[1]            usage stream of the workspace
-KEYS[2]            refusals hash of the workspace (per day)
-KEYS[3..]          one counter key per check, then one extra key per check that needs one
-                   (credits: the top-up balance; any check: the refusal marker)
+KEYS[2]            refusals hash of the workspace for the month: counts per "<meter>:<window>",
+                   and one marker field per key and window (first refusal, for the audit)
+KEYS[3..]          one counter key per check, then the top-up balance of each credits check
 ARGV[1]            now, milliseconds since the epoch
 ARGV[2]            number of checks N
 ARGV[3]            usage event fields, encoded "k1\tv1\tk2\tv2..." (appended only when admitted)
-ARGV[4]            refusals hash field TTL seconds
+ARGV[4]            refusals hash TTL seconds
 then per check i (8 values each, starting at ARGV[5 + (i-1)*8]):
   kind             "gcra" (burst, per key) | "fixed" (calendar window) | "credits"
   limit            requests (gcra), units (fixed), allowance (credits)
@@ -18,7 +18,7 @@ then per check i (8 values each, starting at ARGV[5 + (i-1)*8]):
   window_ms        gcra: the burst window; fixed/credits: ms until the window resets
   hard             "1" refuse over the limit, "0" admit and count the overage (soft)
   extra_key_index  index into KEYS of the top-up balance (credits) or 0
-  marker_key_index index into KEYS of this check's refusal marker (first refusal per window)
+  marker           the refusal marker field of this key and window
   label            "<meter>:<window>", the field refusals are counted under
 
 Returns {admitted, refused_check (1-based or 0), retry_after_ms, first_refusal,
@@ -81,8 +81,7 @@ if refused_i > 0 then
   -- All or nothing: nothing is counted. Count the refusal; a marker makes the first
   -- refusal per key and window recognisable (at most one audit event for it).
   local s = state[refused_i]
-  local marker = KEYS[tonumber(arg(refused_i, 7))]
-  local first = redis.call("SET", marker, "1", "NX", "PX", math.max(1000, s.retry)) and 1 or 0
+  local first = redis.call("HSETNX", KEYS[2], arg(refused_i, 7), "1")
   redis.call("HINCRBY", KEYS[2], arg(refused_i, 8), 1)
   redis.call("EXPIRE", KEYS[2], tonumber(ARGV[4]))
   local out = {0, refused_i, s.retry, first}

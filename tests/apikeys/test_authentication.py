@@ -300,3 +300,11 @@ def test_ip_check_comes_after_the_secret(api_client, make_key):
                               **bearer(keys.render(row.environment, row.key_id, other_secret)))
     # then the caller learns nothing about the key's allowlist
     assert problem_of(response)["code"] == "invalid_api_key"
+
+
+def test_x_api_key_works_beside_a_proxys_basic_authorization(api_key, api_client):
+    # given a proxy that adds Basic credentials of its own
+    response = api_client.get("/api/v1/info", HTTP_AUTHORIZATION="Basic cHJveHk6c2VjcmV0", HTTP_X_API_KEY=api_key[1])
+    # then the key in X-API-Key is still the credential
+    assert response.status_code == 200
+    assert response.json()["key"]["id"] == api_key[0].key_id

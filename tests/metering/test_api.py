@@ -141,18 +141,35 @@ def test_limits_needs_a_key(api_client):
 
 
 class RedisCalls:
-    """Counts commands sent on the process's real Redis client."""
+    """Counts commands this thread sends to Redis, at redis-py's connection (every client path
+    goes through it: the client, pipelines, the metering engine's pooled call)."""
 
     def __init__(self, monkeypatch):
+        import threading
+
+        from redis.connection import AbstractConnection
+
         self.commands = []
-        client = get_redis()
-        original = client.execute_command
+        me = threading.get_ident()
+        send, send_packed = AbstractConnection.send_command, AbstractConnection.send_packed_command
+        inside = {"send": False}
 
-        def counting(*args, **kwargs):
-            self.commands.append(args[0])
-            return original(*args, **kwargs)
+        def counting_send(conn, *args, **kwargs):
+            if threading.get_ident() == me:
+                self.commands.append(str(args[0]))
+            inside["send"] = True
+            try:
+                return send(conn, *args, **kwargs)
+            finally:
+                inside["send"] = False
 
-        monkeypatch.setattr(client, "execute_command", counting)
+        def counting_packed(conn, command, *args, **kwargs):
+            if threading.get_ident() == me and not inside["send"]:
+                self.commands.append("PIPELINE")  # a pipeline: several commands, one write
+            return send_packed(conn, command, *args, **kwargs)
+
+        monkeypatch.setattr(AbstractConnection, "send_command", counting_send)
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_packed)
 
 
 def test_steady_state_metered_request_costs_zero_sql_and_one_redis_round_trip(

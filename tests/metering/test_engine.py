@@ -84,9 +84,8 @@ def test_refusals_are_counted_separately(workspace, clock):
     run(workspace)
     run(workspace)
     run(workspace)
-    day = engine.windows.bounds("day", clock.at)[0]
-    counts = get_redis().hgetall(f"{engine.tag(workspace.pk)}:refusals:{day}")
-    assert counts == {b"requests:hour": b"2"}
+    counts = get_redis().hgetall(engine.refusals_key(workspace.pk, clock.at))
+    assert counts[b"requests:hour"] == b"2"
 
 
 def test_first_refusal_per_window_is_flagged_once(workspace, clock):

@@ -1,13 +1,16 @@
-"""python manage.py erase_user --email E --yes: erase a person from the audit trail.
+"""python manage.py erase_user --email E --yes: erase a person.
 
-Their events stay (the trail must still say what happened), under a pseudonym: name,
+The account is anonymised and disabled, memberships and pending invitations go
+(accounts.services.user_erase). Their audit events stay (the trail must still say what happened), under a pseudonym: name,
 IP, user agent and every mention of their email are erased; the hash chains stay valid.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import user_by_email
+from accounts.services import user_erase
 from auditing.services import audit_subject_erase, pseudonym_for
+from tenants.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -25,6 +28,12 @@ class Command(BaseCommand):
         if user is None and user_id is None:
             raise CommandError(f"No user with email {email!r}. Pass --user-id if the account was deleted.")
         uid = user.pk if user is not None else user_id
-        changed = audit_subject_erase(user_id=uid, email=email.strip().lower(), actor=("operator", "manage.py"))
+        try:
+            if user is not None:
+                changed = user_erase(user=user, actor=("operator", "manage.py"))
+            else:
+                changed = audit_subject_erase(user_id=uid, email=email.strip().lower(), actor=("operator", "manage.py"))
+        except DomainError as exc:
+            raise CommandError(exc.detail) from exc
         self.stdout.write(f"Erased user {uid} from the audit trail as {pseudonym_for(uid)}: "
                           f"{sum(changed.values())} rows in {len(changed)} schemas.")

@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditing.models import AuditEvent
-from tenants.redis import get_redis
 from tests.metering.conftest import set_policy
 
 

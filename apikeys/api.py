@@ -48,6 +48,9 @@ class _KeyApi(APIView):
 
 class KeyListCreateApi(_KeyApi):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "KeyCreateInput"
+
         name = serializers.CharField(max_length=100)
         scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.SCOPES), default=["read", "write"])
         environment = serializers.ChoiceField(choices=["live", "test"], default="live")
@@ -89,6 +92,9 @@ class KeyRevokeApi(_KeyApi):
 
 class KeyRotateApi(_KeyApi):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "KeyRotateInput"
+
         grace_period = serializers.IntegerField(min_value=0, max_value=30 * 86400, default=86400,
                                                 help_text="Seconds the old key keeps working (0 = stop now).")
 
@@ -106,12 +112,33 @@ class KeyRotateApi(_KeyApi):
         return Response(body, status=201, headers={"Cache-Control": "no-store"})
 
 
+class InfoOutput(serializers.Serializer):
+    class WorkspaceOut(serializers.Serializer):
+        id = serializers.IntegerField()
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        status = serializers.CharField()
+
+    class KeyOut(serializers.Serializer):
+        id = serializers.CharField()
+        prefix = serializers.CharField()
+        name = serializers.CharField()
+        environment = serializers.CharField()
+        scopes = serializers.ListField(child=serializers.CharField())
+        expires_at = serializers.DateTimeField(allow_null=True)
+
+    workspace = WorkspaceOut()
+    key = KeyOut(required=False, help_text="Absent for a dashboard session.")
+    plan = serializers.CharField()
+
+
 class InfoApi(APIView):
     """The calling key: its workspace, name, scopes, plan and expiry."""
 
     permission_classes = [ScopePermission]
     required_scope = "read"
 
+    @extend_schema(responses=InfoOutput)
     def get(self, request):
         workspace = request.workspace
         body = {"workspace": {"id": workspace.pk, "slug": workspace.slug, "name": workspace.name,

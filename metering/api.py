@@ -14,15 +14,50 @@ def _tokens(request) -> int:
     return analysis.token_count(analysis.validated_text(request.data))
 
 
+class AnalysisOutput(serializers.Serializer):
+    class Sentiment(serializers.Serializer):
+        label = serializers.ChoiceField(choices=["positive", "negative", "neutral"])
+        score = serializers.FloatField(help_text="-1 (negative) to 1 (positive)")
+
+    words = serializers.IntegerField()
+    characters = serializers.IntegerField()
+    sentences = serializers.IntegerField()
+    sentiment = Sentiment()
+    emotions = serializers.DictField(child=serializers.FloatField(), help_text="share of each emotion's words")
+    dominant_emotion = serializers.CharField()
+
+
+class LimitItem(serializers.Serializer):
+    meter = serializers.CharField()
+    window = serializers.CharField(help_text="burst, hour, day, month or credits")
+    name = serializers.CharField(help_text="the name used in the RateLimit headers")
+    limit = serializers.IntegerField()
+    hard = serializers.BooleanField(help_text="false: over the limit is admitted and billed as overage")
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    reset = serializers.IntegerField(help_text="epoch seconds")
+    window_seconds = serializers.IntegerField(required=False)
+    top_up_balance = serializers.IntegerField(required=False)
+
+
+class LimitsOutput(serializers.Serializer):
+    plan = serializers.CharField()
+    limits = LimitItem(many=True)
+
+
 class AnalyzeApi(APIView):
     """Analyze a text: word count, sentiment and emotions. Meters `requests` +1 and `tokens` = words."""
 
     permission_classes = [ScopePermission]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnalyzeInput"
+
         text = serializers.CharField(max_length=analysis.MAX_CHARS)
 
-    @extend_schema(request=InputSerializer, examples=[OpenApiExample("hello", value={"text": "I love this API"})])
+    @extend_schema(request=InputSerializer, responses=AnalysisOutput,
+                   examples=[OpenApiExample("hello", value={"text": "I love this API"})])
     @metered(requests=1, tokens=_tokens)
     def post(self, request):
         return Response(analysis.analyze(request.data["text"]))
@@ -35,6 +70,7 @@ class LimitsApi(APIView):
     required_scope = "read"
     session_action = "usage.view"
 
+    @extend_schema(responses=LimitsOutput)
     def get(self, request):
         key = getattr(request._request, "api_key", None)
         from metering.policy import policy_for

@@ -28,6 +28,3 @@ def public_data_restored(django_db_setup, django_db_blocker):
         connection.creation.deserialize_db_from_string(data)
         connection.close()
 
-
-# acme and globex, cloned once per module (tests/accounts/shared.py)
-from tests.accounts.shared import _module_acme, _module_globex, other_workspace, workspace  # noqa: E402, F401

@@ -17,10 +17,13 @@ def main() -> int:
         if subprocess.call([PY, *step]) != 0:
             print(f"[run] {' '.join(step)} failed", file=sys.stderr)
             return 1
+    # Each server in its own process group, so stopping it reaches its workers too
+    # (gunicorn's workers, Celery's prefork pool): nothing is left behind.
     procs = [
-        subprocess.Popen([PY, "-m", "gunicorn", "config.wsgi", "-c", "deploy/gunicorn.conf.py", "--bind", f"{HOST}:{PORT}"]),
+        subprocess.Popen([PY, "-m", "gunicorn", "config.wsgi", "-c", "deploy/gunicorn.conf.py", "--bind", f"{HOST}:{PORT}"],
+                         start_new_session=True),
         subprocess.Popen([PY, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "2", "-l", "warning",
-                          "--schedule", "var/celerybeat-schedule"]),
+                          "--schedule", "var/celerybeat-schedule"], start_new_session=True),
     ]
     stopping = {"now": False}
 
@@ -34,15 +37,24 @@ def main() -> int:
     while not stopping["now"] and all(p.poll() is None for p in procs):
         time.sleep(0.3)
     for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
+        _signal_group(p, signal.SIGTERM)
+    deadline = time.monotonic() + 15
     for p in procs:
         try:
             p.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            p.kill()
+            pass
+    for p in procs:  # whatever is still there (a pool child, a slow warm shutdown)
+        _signal_group(p, signal.SIGKILL)
+        p.wait()
     return 0 if stopping["now"] else 1
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from metering.models import SpooledEvent, UsageEvent
 from metering.services import drain_all
 from tenants import redis as tenant_redis
 from tests.metering.conftest import set_policy
-from tests.redis_server import ThrowawayRedis
+from tests.servers import ThrowawayRedis
 
 
 @pytest.fixture

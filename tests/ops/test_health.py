@@ -79,7 +79,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
     finally:
         if server is not None:
             server.remove()
-        redis_server.stop()
+        redis_server.destroy()
         pg.remove()
 
 

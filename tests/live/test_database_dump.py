@@ -8,10 +8,15 @@ from apikeys.services import apikey_rotate
 
 
 def _pg_dump() -> str:
+    from tenants.backups import pick_tool
+
     db = connection.settings_dict
     env = {"PGPASSWORD": db.get("PASSWORD") or "", "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    connection.ensure_connection()
+    # A pg_dump at least as new as the server: the machine's 15, or the embedded wheel's 18.
+    tool = pick_tool("pg_dump", at_least=connection.connection.info.server_version // 10000)
     result = subprocess.run(
-        ["pg_dump", "--no-owner", "--host", db.get("HOST") or "127.0.0.1", "--port", str(db.get("PORT") or 5432),
+        [str(tool), "--no-owner", "--host", db.get("HOST") or "127.0.0.1", "--port", str(db.get("PORT") or 5432),
          "--username", db.get("USER") or "postgres", db["NAME"]],
         check=True, capture_output=True, env=env, timeout=120,
     )

@@ -27,120 +27,17 @@ import platform
 import re
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-HERE = Path(__file__).resolve().parent
-VAR = ROOT / "var" / "bench"
-PY = sys.executable
-LUA = HERE / "get.lua"
+from bench.harness import STATUS_LUA, VAR, Gunicorn, ensure_database, free_port, get, log, run_python  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tollgate_bench_keyauth"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            log(f"creating database {name}")
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def run_python(env: dict, *args: str) -> str:
-    done = subprocess.run([PY, *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"failed: {' '.join(args)}")
-    return done.stdout
-
-
-def get(url: str, auth: str = "") -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": auth} if auth else {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-class Gunicorn:
-    def __init__(self, env: dict, port: int, workers: int, log_path: Path) -> None:
-        self.env, self.port, self.workers, self.log_path = env, port, workers, log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("w") as log_file:
-            self.proc = subprocess.Popen(
-                [PY, "-m", "gunicorn", "config.wsgi:application", "-c", "deploy/gunicorn.conf.py",
-                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
-                cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
-                start_new_session=True)  # its own group: stop() ends master and workers together
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited while booting; see {self.log_path}")
-            try:
-                if get(f"http://127.0.0.1:{self.port}/health/")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"gunicorn did not answer /health/ in 60 s; see {self.log_path}")
-
-    def worker_pids(self) -> list[int]:
-        try:
-            return [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
-        except OSError:
-            return []
-
-    def worker_cpu_seconds(self) -> dict[int, float]:
-        """user + system CPU seconds of each live worker (from /proc/<pid>/stat)."""
-        out = {}
-        for pid in self.worker_pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[pid] = (int(fields[11]) + int(fields[12])) / _TICK
-        return out
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        log(f"stopping gunicorn (pid {self.proc.pid})")
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # any worker left behind
-        except ProcessLookupError:
-            pass
-        self.proc.wait(5)
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -151,7 +48,7 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def wrk(url: str, auth: str, *, duration: int, connections: int, threads: int, server: Gunicorn) -> dict:
     env = {**os.environ, "BENCH_AUTH": auth}
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency", "-s", str(LUA), url]
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency", "-s", str(STATUS_LUA), url]
     cpu_before, wrk_before, machine_before = server.worker_cpu_seconds(), _children_cpu(), _machine_busy()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60).stdout
     cpu_after, wrk_after, machine_after = server.worker_cpu_seconds(), _children_cpu(), _machine_busy()

@@ -34,7 +34,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,55 +44,26 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from bench.harness import (  # noqa: E402
+    PY,
+    ROOT,
+    STATUS_LUA,
+    VAR,
+    Gunicorn,
+    ensure_database,
+    free_port,
+    log,
+    prioritise,
+    run_python,
+    wait_port,
+)
+
 HERE = Path(__file__).resolve().parent
-VAR = ROOT / "var" / "bench"
-PY = sys.executable
-LUA = HERE / "post.lua"
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tollgate_bench_metering"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
 TARGETS = {"b/a": 0.75, "b/c": 2.0}
 BODY = b'{"text": "hi"}'
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            log(f"creating database {name}")
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def manage(env: dict, *args: str) -> str:
-    done = subprocess.run([PY, *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"failed: {' '.join(args)}")
-    return done.stdout
 
 
 def machine() -> dict:
@@ -116,21 +86,6 @@ def machine() -> dict:
         "python": platform.python_version(), "django": django.get_version(), "drf": rest_framework.VERSION,
         "gunicorn": gunicorn.__version__, "wrk": (wrk.stdout or wrk.stderr).split("[", 1)[0].strip(),
     }
-
-
-def prioritise(pid: int, nice: int) -> None:
-    """Give the process's scheduling group nice -N. The kernel schedules by autogroup (one per session)
-    first, so a process's own niceness alone would not take the CPU from other sessions."""
-    if not nice:
-        return
-    try:
-        Path(f"/proc/{pid}/autogroup").write_text(str(-nice))
-    except OSError:
-        pass
-    try:
-        os.setpriority(os.PRIO_PROCESS, pid, -nice)
-    except OSError:
-        pass
 
 
 class PrivateRedis:
@@ -195,39 +150,6 @@ class PrivatePostgres:
             log("stopping the private PostgreSQL")
             self.pg.stop(quiet=True)
             self.started = False
-
-
-class Gunicorn:
-    def __init__(self, env: dict, port: int, workers: int, log_path: Path, nice: int = 0) -> None:
-        self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
-        self.nice = nice
-        self.port = port
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.log_file = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "config.wsgi:application", "-c", "deploy/gunicorn.conf.py"],
-            cwd=ROOT, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        prioritise(self.proc.pid, self.nice)  # workers are forked from the arbiter: same group
-        wait_port(self.port)
-
-    def worker_pids(self) -> list[int]:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        log(f"stopping gunicorn (pid {self.proc.pid})")
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.log_file.close()
 
 
 def check(url: str, auth: str, metered: bool) -> None:
@@ -352,8 +274,8 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def wrk(url: str, auth: str, *, duration: int, connections: int, threads: int, probe: CpuProbe | None = None,
         nice: int = 0) -> dict:
-    env = {**os.environ, "BENCH_AUTH": auth}
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency", "-s", str(LUA), url]
+    env = {**os.environ, "BENCH_AUTH": auth, "BENCH_METHOD": "POST", "BENCH_BODY": BODY.decode()}
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency", "-s", str(STATUS_LUA), url]
     before = probe.snapshot() if probe else None
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=bool(nice))
@@ -530,8 +452,8 @@ def main() -> int:
     try:
         ensure_database(database_url)
         log("migrating")
-        manage(env, "manage.py", "migrate", "--noinput", "-v", "0")
-        data = json.loads(manage(env, "-m", "bench.metering.prepare").strip().splitlines()[-1])
+        run_python(env, "manage.py", "migrate", "--noinput", "-v", "0")
+        data = json.loads(run_python(env, "-m", "bench.metering.prepare").strip().splitlines()[-1])
         targets = {
             "a": {"label": "bare DRF", "url": f"{base}/bench/metering/bare", "auth": ""},
             "b": {"label": "Tollgate metered /api/v1/analyze", "url": f"{base}/api/v1/analyze",

@@ -1,10 +1,14 @@
--- wrk script for the metering benchmark: POST a trivial JSON body, optionally with an
--- Authorization header, and count response statuses so a run that got 429s (or
--- anything but 200) is caught.
---   BENCH_AUTH="Bearer tg_live_..." wrk -s bench/metering/post.lua http://127.0.0.1:PORT/api/v1/analyze
-wrk.method = "POST"
-wrk.body = '{"text": "hi"}'
-wrk.headers["Content-Type"] = "application/json"
+-- wrk script shared by the benchmarks: sends BENCH_METHOD (default GET) with BENCH_BODY as a
+-- JSON body when set, and BENCH_AUTH as the Authorization header when set; counts response
+-- statuses so a run that got anything but 200 (a 401, a 429) is caught.
+--   BENCH_METHOD=POST BENCH_BODY='{"text": "hi"}' BENCH_AUTH="Bearer tg_live_..." \
+--     wrk -s bench/status.lua http://127.0.0.1:PORT/api/v1/analyze
+wrk.method = os.getenv("BENCH_METHOD") or "GET"
+local body = os.getenv("BENCH_BODY")
+if body ~= nil and body ~= "" then
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/json"
+end
 local auth = os.getenv("BENCH_AUTH")
 if auth ~= nil and auth ~= "" then
   wrk.headers["Authorization"] = auth

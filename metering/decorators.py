@@ -15,7 +15,6 @@ from functools import wraps
 
 from metering import engine, headers
 from metering.errors import MeteringUnavailable, refusal_error
-from metering.policy import policy_for
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def meter_request(request, costs: dict[str, int]):
     if decision.crossings or not decision.admitted:
         _after(workspace, key, decision)
     if not decision.admitted:
-        raise refusal_error(decision, policy_for(workspace), headers.build(decision))
+        raise refusal_error(decision, decision.policy, headers.build(decision))
     return decision
 
 
@@ -59,10 +58,9 @@ def _after(workspace, key, decision) -> None:
     from metering import tasks
     from tenants.metrics import RATE_LIMIT_EXCEEDED
 
-    policy = policy_for(workspace)
     try:
         if not decision.admitted:
-            RATE_LIMIT_EXCEEDED.labels(plan=policy.get("plan", ""), window=decision.refused.name).inc()
+            RATE_LIMIT_EXCEEDED.labels(plan=decision.policy.get("plan", ""), window=decision.refused.name).inc()
             if decision.first_refusal:
                 c = decision.refused
                 tasks.record_refusal.apply_async(

@@ -86,6 +86,7 @@ class Decision:
     admitted: bool
     checks: list[Check]
     now: float
+    policy: dict = field(default_factory=dict)
     refused: Check | None = None
     retry_after: int = 0
     first_refusal: bool = False
@@ -160,9 +161,12 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
     try:
         result = _evalsha(keys, args)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        return _degraded(exc, workspace=workspace, checks=checks, costs=costs, request_id=request_id,
-                         key_id=key_id, endpoint=endpoint, at=at)
-    return _decide(result, checks, at)
+        decision = _degraded(exc, workspace=workspace, checks=checks, costs=costs, request_id=request_id,
+                             key_id=key_id, endpoint=endpoint, at=at)
+    else:
+        decision = _decide(result, checks, at)
+    decision.policy = policy
+    return decision
 
 
 def _decide(result: list, checks: list[Check], at: float) -> Decision:

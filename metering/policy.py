@@ -101,9 +101,9 @@ def _load(workspace_id: int) -> dict:
     from metering.models import Policy
 
     with schema_context("public"):
-        rows = {p.workspace_id: p.data for p in Policy.objects.filter(workspace_id__in=[workspace_id])}
-        if workspace_id in rows:
-            return rows[workspace_id]
+        own = Policy.objects.filter(workspace_id=workspace_id).values_list("data", flat=True).first()
+        if own is not None:
+            return own
         default = Policy.objects.filter(workspace_id__isnull=True).values_list("data", flat=True).first()
     return default or copy.deepcopy(FALLBACK_POLICY)
 

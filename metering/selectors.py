@@ -7,8 +7,8 @@ from metering.policy import policy_for
 from tenants.redis import get_redis
 
 
-def limits_for(*, workspace, key=None) -> list[dict]:
-    """For each meter and window: limit, used, remaining, reset. One Redis call (MGET)."""
+def limits_for(*, workspace, key=None) -> dict:
+    """The plan, and for each meter and window: limit, used, remaining, reset. One Redis call (MGET)."""
     at = windows.now()
     policy = policy_for(workspace)
     costs = {meter: 0 for meter in policy.get("meters", {})}
@@ -39,4 +39,4 @@ def limits_for(*, workspace, key=None) -> list[dict]:
             if c.extra_key:
                 item["top_up_balance"] = topup
         out.append(item)
-    return out
+    return {"plan": policy.get("plan"), "limits": out}

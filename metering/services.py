@@ -10,7 +10,6 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from auditing.services import record
-from metering import windows
 from metering.engine import tag
 from metering.models import CreditTopUp, Policy, SpooledEvent, UsageEvent
 from metering.policy import PolicyError, validate
@@ -157,7 +156,3 @@ def drain_all() -> int:
         total, lag = total + moved, max(lag, oldest)
     USAGE_DRAIN_LAG.set(lag)  # 0 once every stream was empty: no stale value to alert on
     return total
-
-
-def now_dt() -> datetime:
-    return datetime.fromtimestamp(windows.now(), tz=UTC)

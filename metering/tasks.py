@@ -4,7 +4,6 @@ import logging
 
 from celery import shared_task
 from django.core.mail import send_mail
-from django_tenants.utils import schema_context
 
 from auditing.services import record
 from metering import services
@@ -24,10 +23,9 @@ def record_refusal(*, workspace_id: int, key_id: str, meter: str, window: str, l
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return
-    with schema_context(workspace.schema_name):
-        record(action="rate_limit_exceeded", severity="warning", outcome="refused", workspace=workspace,
-               resource=("api_key", key_id) if key_id else None,
-               details={"key": key_id, "meter": meter, "window": window, "limit": limit, "reset": reset})
+    record(action="rate_limit_exceeded", severity="warning", outcome="refused", workspace=workspace,
+           resource=("api_key", key_id) if key_id else None,
+           details={"key": key_id, "meter": meter, "window": window, "limit": limit, "reset": reset})
 
 
 @shared_task(ignore_result=True)

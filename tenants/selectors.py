@@ -64,7 +64,7 @@ def workspace_for_host(hostname: str) -> Workspace | None:
     Served from memory in steady state (no SQL), invalidated over pub/sub when a
     workspace or domain changes.
     """
-    if hostname in settings.PUBLIC_HOSTS or hostname in ("localhost", "127.0.0.1", "::1", "[::1]"):
+    if hostname in settings.PUBLIC_HOSTS:
         return _PUBLIC
     cached = _hosts.get(hostname)
     if cached is not None:

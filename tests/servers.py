@@ -11,21 +11,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from scripts.devservices import free_port as _free_port
+from scripts.devservices import wait_port
+
+__all__ = ["ThrowawayRedis", "free_port", "wait_closed", "wait_port"]
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+    return _free_port(0)
 
 
 def wait_closed(port: int, timeout: float = 30.0) -> None:

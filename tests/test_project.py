@@ -47,3 +47,15 @@ def test_openapi_schema_documents_key_auth_and_the_metered_endpoints(api_client)
     analyze = schema["paths"]["/api/v1/analyze"]["post"]
     assert analyze["security"][0] == {"ApiKey": []}
     assert "AnalysisOutput" in str(analyze["responses"]["200"])
+
+
+def test_request_context_is_cleared_once_the_response_is_done(api_client):
+    # given a request that set the request id, client address and user agent
+    from tenants import context
+
+    response = api_client.get("/health/", HTTP_USER_AGENT="probe", REMOTE_ADDR="198.51.100.7")
+    assert response["X-Request-ID"]
+    # then nothing of it is left for an audit record written outside a request
+    assert context.request_id.get() is None
+    assert context.client_ip.get() is None
+    assert context.user_agent.get() is None

@@ -3,7 +3,6 @@
 import pytest
 
 from apikeys.services import apikey_create
-from tenants import context
 
 
 def bearer(text: str) -> dict:
@@ -31,12 +30,3 @@ def make_key(workspace, owner):
         return apikey_create(**kw)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_context():
-    """Start without the previous request's context (config.middleware leaves it set after a response,
-    and auditing.record reads the client address from it)."""
-    context.clear()
-    yield
-    context.clear()

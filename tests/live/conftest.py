@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_APP = "tests.live.wsgi:application"  # config.wsgi plus an X-Worker-Pid header
@@ -101,12 +102,6 @@ class GunicornServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def database_url() -> str:

@@ -54,3 +54,13 @@ def test_reactivated_workspace_is_served_again(workspace, owner):
     assert client_for(workspace, owner).get("/").status_code == HTTPStatus.FORBIDDEN
     workspace_set_status(workspace=workspace, status="active")
     assert client_for(workspace, owner).get("/").status_code == HTTPStatus.OK
+
+
+def test_public_hosts_come_from_the_setting_alone(settings):
+    # given the defaults: IPv6 loopback with a port is the public site
+    assert Client(HTTP_HOST="[::1]:8000").get("/health/").status_code == HTTPStatus.OK
+    # when an operator serves the public site on its domain only
+    settings.PUBLIC_HOSTS = ["example.com"]
+    # then the loopback names are unknown hosts like any other
+    assert Client(HTTP_HOST="127.0.0.1").get("/").status_code == HTTPStatus.NOT_FOUND
+    assert Client(HTTP_HOST="example.com").get("/").status_code == HTTPStatus.OK

@@ -3,8 +3,7 @@
 
 import json
 import re
-from collections import Counter
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from tenants.errors import DomainError, InvalidInput
@@ -30,6 +29,16 @@ def lexicon() -> dict:
     return json.loads((Path(__file__).parent / "lexicon.json").read_text())
 
 
+@cache
+def _emotion_of() -> dict[str, tuple[str, ...]]:
+    """word -> the emotions it signals, built once from the lexicon."""
+    out: dict[str, tuple[str, ...]] = {}
+    for emotion, vocabulary in lexicon()["emotions"].items():
+        for word in set(vocabulary):
+            out[word] = (*out.get(word, ()), emotion)
+    return out
+
+
 def validated_text(data) -> str:
     """The `text` of a request body. Raises InvalidInput, EmptyText or TextTooLong."""
     if not isinstance(data, dict):
@@ -47,8 +56,9 @@ def validated_text(data) -> str:
     return text
 
 
-def words(text: str) -> list[str]:
-    return [w.lower().strip("'") for w in _WORD.findall(text)]
+@lru_cache(maxsize=1)  # the cost callable and the view read the same text one after the other
+def words(text: str) -> tuple[str, ...]:
+    return tuple(w.lower().strip("'") for w in _WORD.findall(text))
 
 
 def token_count(text: str) -> int:
@@ -61,10 +71,11 @@ def analyze(text: str) -> dict:
     score = sum(lex["sentiment"].get(w, 0) for w in tokens)
     normalised = round(max(-1.0, min(1.0, score / max(3, len(tokens)) * 2)), 3)
     label = "positive" if normalised > 0.05 else "negative" if normalised < -0.05 else "neutral"
-    counts: Counter = Counter()
-    for emotion, vocabulary in lex["emotions"].items():
-        vocab = set(vocabulary)
-        counts[emotion] = sum(1 for w in tokens if w in vocab)
+    counts = dict.fromkeys(lex["emotions"], 0)
+    emotion_of = _emotion_of()
+    for w in tokens:
+        for emotion in emotion_of.get(w, ()):
+            counts[emotion] += 1
     total = sum(counts.values())
     emotions = {e: round(counts[e] / total, 3) if total else 0.0 for e in lex["emotions"]}
     dominant = max(emotions, key=lambda e: (emotions[e], e)) if total else "neutral"

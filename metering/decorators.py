@@ -20,10 +20,17 @@ logger = logging.getLogger(__name__)
 
 
 def metered(**costs):
+    for meter, cost in costs.items():
+        if not callable(cost) and (not isinstance(cost, int) or cost < 0):
+            raise TypeError(f"@metered({meter}=...): a cost is a non-negative int or a callable of the request")
+    computed = tuple(meter for meter, cost in costs.items() if callable(cost))
+
     def decorator(handler):
         @wraps(handler)
         def wrapped(view, request, *args, **kwargs):
-            resolved = {meter: int(cost(request) if callable(cost) else cost) for meter, cost in costs.items()}
+            resolved = dict(costs)
+            for meter in computed:
+                resolved[meter] = int(costs[meter](request))
             decision = meter_request(request, resolved)
             response = handler(view, request, *args, **kwargs)
             for name, value in headers.build(decision).items():

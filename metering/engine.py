@@ -17,7 +17,7 @@ from django.conf import settings
 
 from metering import windows
 from metering.policy import policy_for
-from tenants.redis import get_redis
+from tenants.redis import execute, send_packed
 
 logger = logging.getLogger(__name__)
 
@@ -26,72 +26,114 @@ _SCRIPT_SHA = hashlib.sha1(_SCRIPT_SOURCE.encode()).hexdigest()  # noqa: S324 - 
 REFUSALS_TTL = 40 * 86400
 
 
-def _evalsha(keys: list, args: list):
-    """EVALSHA on a pooled connection of the process's client, loading the script if needed.
-
-    The hot path's one round trip. It talks to redis-py's pooled connection directly:
-    the client's execute_command wrapper (retry callbacks, observability hooks) costs
-    ~40 us a call here, a third of the whole metering overhead (bench/README.md).
-    Same semantics as the client's Retry(NoBackoff(), 1): a broken pooled connection
-    is replaced and the call retried once; a second failure raises (fail open/closed).
-    """
-    pool = get_redis().connection_pool
-    for attempt in (0, 1):
-        conn = pool.get_connection()
-        try:
-            try:
-                conn.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
-                return conn.read_response()
-            except redis.exceptions.NoScriptError:
-                conn.send_command("SCRIPT", "LOAD", _SCRIPT_SOURCE)
-                conn.read_response()
-                conn.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
-                return conn.read_response()
-        except (redis.ConnectionError, redis.TimeoutError):
-            conn.disconnect()
-            if attempt:
-                raise
-        finally:
-            pool.release(conn)
-    raise AssertionError("unreachable")
+def _evalsha(command: bytes):
+    """The packed EVALSHA on this thread's own Redis connection (tenants.redis), loading
+    the script when the server doesn't know it yet (a restart, a flush)."""
+    try:
+        return send_packed(command)
+    except redis.exceptions.NoScriptError:
+        execute("SCRIPT", "LOAD", _SCRIPT_SOURCE)
+        return send_packed(command)
 
 
-@dataclass(slots=True)
-class Check:
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One limit a request is checked against: fixed for a workspace, key and policy until
+    the window ends, so it is built once and reused (see `plan_for`)."""
+
     name: str  # stable name in the RateLimit headers: "burst", "hour", "tokens-day", ...
     meter: str
     window: str  # "burst", "hour", "day", "month", "credits"
     kind: str  # gcra | fixed | credits
     limit: int
-    cost: int
     hard: bool
     key: str
-    reset_at: float  # epoch seconds (gcra: unused until computed)
-    window_ms: int
+    end: int  # fixed/credits: epoch seconds the window ends; gcra: 0 (it slides)
+    burst_ms: int = 0  # gcra: the burst window
+    extra_key: str | None = None  # credits: the top-up balance
+    policy_window: int | None = None  # the IETF `w` parameter, when the window has a fixed length
+
+
+@dataclass(slots=True)
+class Check:
+    """A window and where one request left it (what tests, refusals and /limits read)."""
+
+    name: str
+    meter: str
+    window: str
+    kind: str
+    limit: int
+    hard: bool
+    key: str
+    reset_at: float  # epoch seconds
+    window_ms: int  # gcra: the burst window; fixed/credits: ms until the window resets
     extra_key: str | None = None
-    # filled in after the call
+    policy_window: int | None = None
     used: int = 0
     remaining: int = 0
     topup: int = 0
 
-    @property
-    def policy_window(self) -> int | None:
-        if self.kind == "gcra":
-            return self.window_ms // 1000
-        return windows.fixed_size(self.window) if self.window in ("hour", "day") else None
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything about a metered call that doesn't change from one request to the next:
+    the windows, the packed head of the EVALSHA and the RateLimit-Policy header."""
+
+    policy: dict
+    windows: tuple[Window, ...]
+    meters: tuple[str, ...]  # the meter of each window, to pick its cost
+    valid_from: float
+    valid_until: float  # the first window end (or month end: the refusals hash) after which keys change
+    head: bytes  # the packed EVALSHA (RESP) up to the request's own arguments
+    event_key: bytes  # the usage event's packed "key" field and value
+    policy_header: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     admitted: bool
-    checks: list[Check]
+    plan: Plan
     now: float
-    policy: dict = field(default_factory=dict)
-    refused: Check | None = None
+    remaining: list[int]
+    resets: list[float]  # epoch seconds, per window
+    used: list[int] = field(default_factory=list)
+    topups: list[int] = field(default_factory=list)
+    refused_index: int = -1
     retry_after: int = 0
     first_refusal: bool = False
     degraded: bool = False
-    crossings: list[tuple[Check, int]] = field(default_factory=list)
+    crossing_flags: int = 0  # bit 2i: window i crossed 80 %, bit 2i+1: 100 %
+    _checks: list[Check] | None = None
+
+    @property
+    def policy(self) -> dict:
+        return self.plan.policy
+
+    @property
+    def checks(self) -> list[Check]:
+        if self._checks is None:
+            at = self.now
+            self._checks = [
+                Check(w.name, w.meter, w.window, w.kind, w.limit, w.hard, w.key, self.resets[i],
+                      w.burst_ms if w.kind == "gcra" else max(1, int((w.end - at) * 1000)), w.extra_key,
+                      w.policy_window, self.used[i] if self.used else 0, self.remaining[i],
+                      self.topups[i] if self.topups else 0)
+                for i, w in enumerate(self.plan.windows)]
+        return self._checks
+
+    @property
+    def refused(self) -> Check | None:
+        return self.checks[self.refused_index] if self.refused_index >= 0 else None
+
+    @property
+    def crossings(self) -> list[tuple[Check, int]]:
+        flags, out = self.crossing_flags, []
+        for i in range(len(self.plan.windows)) if flags else ():
+            if flags >> (2 * i + 1) & 1:
+                out.append((self.checks[i], 100))
+            elif flags >> (2 * i) & 1:
+                out.append((self.checks[i], 80))
+        return out
 
 
 def tag(workspace_id: int) -> str:
@@ -104,104 +146,137 @@ def refusals_key(workspace_id: int, at: float) -> str:
     return f"{tag(workspace_id)}:refusals:{windows.bounds('month', at)[0]}"
 
 
-def build_checks(*, workspace_id: int, policy: dict, costs: dict[str, int], key_id: str,
-                 key_burst: tuple[int, int] | None, at: float) -> list[Check]:
+def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
+                  key_burst: tuple[int, int] | None, at: float) -> list[Window]:
+    """The windows a request consuming `meters` is checked against at `at`, in header order."""
     t = tag(workspace_id)
-    checks: list[Check] = []
+    out: list[Window] = []
     burst = key_burst or ((policy["burst"]["limit"], policy["burst"]["window"]) if policy.get("burst") else None)
     if burst and key_id:
         limit, window = burst
-        checks.append(Check("burst", "requests", "burst", "gcra", limit, 1, True, f"{t}:burst:{key_id}",
-                            at + window, window * 1000))
-    for meter, cost in costs.items():
+        out.append(Window("burst", "requests", "burst", "gcra", limit, True, f"{t}:burst:{key_id}", 0,
+                          burst_ms=window * 1000, policy_window=window))
+    for meter in meters:
         spec = policy.get("meters", {}).get(meter, {})
         for window in windows.WINDOWS_ORDER:
             if window not in spec:
                 continue
             if window == "credits":
                 start, end = windows.bounds("month", at)
-                name = f"{meter}-credits"
-                checks.append(Check(name, meter, "credits", "credits", spec["credits"], cost, True,
-                                    f"{t}:cr:{meter}:{start}", end, int((end - at) * 1000),
-                                    extra_key=f"{t}:topup:{meter}"))
+                out.append(Window(f"{meter}-credits", meter, "credits", "credits", spec["credits"], True,
+                                  f"{t}:cr:{meter}:{start}", end, extra_key=f"{t}:topup:{meter}"))
                 continue
             start, end = windows.bounds(window, at)
             name = window if meter == "requests" else f"{meter}-{window}"
-            checks.append(Check(name, meter, window, "fixed", spec[window]["limit"], cost, spec[window]["hard"],
-                                f"{t}:q:{meter}:{window}:{start}", end, max(1, int((end - at) * 1000))))
-    return checks
+            out.append(Window(name, meter, window, "fixed", spec[window]["limit"], spec[window]["hard"],
+                              f"{t}:q:{meter}:{window}:{start}", end, policy_window=windows.fixed_size(window)))
+    return out
 
 
-def _event_fields(*, request_id: str, key_id: str, endpoint: str, costs: dict[str, int], at: float) -> str:
-    meters = ";".join(f"{m}={u}" for m, u in costs.items())
-    parts = ["rid", request_id, "key", key_id or "-", "ep", endpoint or "-", "m", meters or "-",
-             "st", "admitted", "ts", str(int(at * 1000))]
-    return "\t".join(p.replace("\t", " ") for p in parts)
+def _bulk(value) -> bytes:
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return b"$%d\r\n%b\r\n" % (len(data), data)
+
+
+def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
+               key_burst: tuple[int, int] | None, at: float) -> Plan:
+    ws = build_windows(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
+                       key_burst=key_burst, at=at)
+    month_start, month_end = windows.bounds("month", at)
+    starts = [month_start] + [windows.bounds(w.window if w.kind == "fixed" else "month", at)[0]
+                              for w in ws if w.kind != "gcra"]
+    keys = [f"{tag(workspace_id)}:usage", refusals_key(workspace_id, at)] + [w.key for w in ws]
+    static: list = [len(ws), REFUSALS_TTL]
+    for w in ws:
+        extra_index = 0
+        if w.extra_key:
+            keys.append(w.extra_key)
+            extra_index = len(keys)
+        marker = f"mark:{key_id or '-'}:{w.name}:" + ("" if w.kind == "gcra" else str(w.end))
+        static += [w.kind, w.limit, "1" if w.hard else "0", w.burst_ms if w.kind == "gcra" else w.end * 1000,
+                   extra_index, marker, f"{w.meter}:{w.window}"]
+    head = [b"EVALSHA", _SCRIPT_SHA, len(keys), *keys, *static]
+    policy_header = ", ".join(f'"{w.name}";q={w.limit}' + (f";w={w.policy_window}" if w.policy_window else "")
+                              for w in ws)
+    argc = len(head) + len(ws) + 12  # + per request: one cost per window and the event's 6 fields and values
+    return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max(starts)),
+                float(min([month_end] + [w.end for w in ws if w.end])),
+                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), _bulk("key") + _bulk(key_id or "-"),
+                policy_header)
+
+
+_EVENT_STATUS_TS = _bulk("st") + _bulk("admitted") + _bulk("ts")
+_plans: dict[tuple, Plan] = {}
+_MAX_PLANS = 10_000
+
+
+def plan_for(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
+             key_burst: tuple[int, int] | None, at: float) -> Plan:
+    """The plan for this workspace, policy, key and meters at `at`, from process memory
+    until its first window ends or the policy changes."""
+    cache_key = (workspace_id, key_id, key_burst, meters)
+    plan = _plans.get(cache_key)
+    if plan is None or plan.policy is not policy or not plan.valid_from <= at < plan.valid_until:
+        plan = _make_plan(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
+                          key_burst=key_burst, at=at)
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        _plans[cache_key] = plan
+    return plan
 
 
 def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoint: str = "") -> Decision:
     """Admit and count the request in every window, or refuse it and count nothing."""
     at = windows.now()
     policy = policy_for(workspace)
-    key_id = key.key_id if key is not None else ""
-    key_burst = (key.burst_limit, key.burst_window) if key is not None and key.burst_limit else None
-    checks = build_checks(workspace_id=workspace.pk, policy=policy, costs=costs, key_id=key_id,
-                          key_burst=key_burst, at=at)
-    fields = _event_fields(request_id=request_id, key_id=key_id, endpoint=endpoint, costs=costs, at=at)
-    t = tag(workspace.pk)
-    keys = [f"{t}:usage", refusals_key(workspace.pk, at)] + [c.key for c in checks]
-    args: list = [int(at * 1000), len(checks), fields, REFUSALS_TTL]
-    for c in checks:
-        extra_index = 0
-        if c.extra_key:
-            keys.append(c.extra_key)
-            extra_index = len(keys)
-        args += [c.kind, c.limit, c.cost, c.window_ms, "1" if c.hard else "0", extra_index,
-                 f"mark:{key_id or '-'}:{c.name}:{int(c.reset_at)}", f"{c.meter}:{c.window}"]
-    try:
-        result = _evalsha(keys, args)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        decision = _degraded(exc, workspace=workspace, checks=checks, costs=costs, request_id=request_id,
-                             key_id=key_id, endpoint=endpoint, at=at)
+    if key is not None:
+        key_id, key_burst = key.key_id, (key.burst_limit, key.burst_window) if key.burst_limit else None
     else:
-        decision = _decide(result, checks, at)
-    decision.policy = policy
-    return decision
+        key_id, key_burst = "", None
+    plan = plan_for(workspace_id=workspace.pk, policy=policy, meters=tuple(costs), key_id=key_id,
+                    key_burst=key_burst, at=at)
+    # The request's arguments: each window's cost, then the usage event (rid, key, ep, m, st, ts).
+    rid = (request_id or "-").encode()
+    ep = (endpoint or "-").encode()
+    meters = ";".join([f"{m}={u}" for m, u in costs.items()]).encode() or b"-"
+    ts = b"%d" % (at * 1000)
+    command = b"%b%b$3\r\nrid\r\n$%d\r\n%b\r\n%b$2\r\nep\r\n$%d\r\n%b\r\n$1\r\nm\r\n$%d\r\n%b\r\n%b$%d\r\n%b\r\n" % (
+        plan.head, b"".join([_bulk(costs[m]) for m in plan.meters]), len(rid), rid, plan.event_key, len(ep), ep,
+        len(meters), meters, _EVENT_STATUS_TS, len(ts), ts)
+    try:
+        result = _evalsha(command)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        return _degraded(exc, workspace=workspace, plan=plan, costs=costs, request_id=request_id,
+                         key_id=key_id, endpoint=endpoint, at=at)
+    return _decide(result, plan, at)
 
 
-def _decide(result: list, checks: list[Check], at: float) -> Decision:
-    admitted, refused_index, retry_ms, first = (int(x) for x in result[:4])
-    if not admitted:
-        refused = checks[refused_index - 1]
-        for i, c in enumerate(checks):
-            used, _, _, extra = (int(x) for x in result[4 + i * 4: 8 + i * 4])
-            c.used, c.topup = used, extra
-            c.remaining = max(0, c.limit - used) + (max(0, extra) if c.kind == "credits" else 0)
-            if c.kind == "gcra":
-                c.reset_at = at + c.window_ms / 1000 * (c.used / c.limit)
-        refused.remaining = 0
-        if refused.kind == "gcra":
-            refused.reset_at = at + retry_ms / 1000
-        return Decision(False, checks, at, refused=refused, retry_after=max(1, -(-retry_ms // 1000)),
-                        first_refusal=bool(first))
-    decision = Decision(True, checks, at)
-    for i, c in enumerate(checks):
-        used, c80, c100, extra = (int(x) for x in result[4 + i * 4: 8 + i * 4])
-        if c.kind == "gcra":
-            c.remaining = max(0, used)
-            c.used = c.limit - c.remaining
-            c.reset_at = at + c.window_ms / 1000 * (c.used / c.limit)
-        elif c.kind == "credits":
-            c.used, c.topup = used, extra
-            c.remaining = max(0, c.limit - used) + max(0, extra)
+def _decide(result: list, plan: Plan, at: float) -> Decision:
+    """The script's reply, {admitted, refused, retry_ms, flags, then per window: value, extra},
+    as a Decision."""
+    admitted, refused, retry_ms, flags = result[0], result[1], result[2], result[3]
+    remaining, resets, used, topups = [], [], [], []
+    for i, w in enumerate(plan.windows):
+        value, extra = result[4 + 2 * i], result[5 + 2 * i]
+        if w.kind == "gcra":
+            # admitted: the burst capacity left; refused: the capacity in use
+            in_use = w.limit - value if admitted else value
+            used.append(in_use)
+            remaining.append(max(0, w.limit - in_use))
+            resets.append(at + w.burst_ms / 1000 * (in_use / w.limit))
         else:
-            c.used = used
-            c.remaining = max(0, c.limit - used)
-        if c100:
-            decision.crossings.append((c, 100))
-        elif c80:
-            decision.crossings.append((c, 80))
-    return decision
+            used.append(value)
+            remaining.append(max(0, w.limit - value) + (max(0, extra) if w.kind == "credits" else 0))
+            resets.append(w.end)
+        topups.append(extra)
+    if admitted:
+        return Decision(True, plan, at, remaining, resets, used, topups, crossing_flags=flags)
+    index = refused - 1
+    remaining[index] = 0
+    if plan.windows[index].kind == "gcra":
+        resets[index] = at + retry_ms / 1000
+    return Decision(False, plan, at, remaining, resets, used, topups, refused_index=index,
+                    retry_after=max(1, -(-retry_ms // 1000)), first_refusal=bool(flags))
 
 
 # ---- Redis unreachable ---------------------------------------------------------------
@@ -214,7 +289,7 @@ _local_lock = threading.Lock()
 _local: dict[str, float] = {}
 
 
-def _degraded(exc, *, workspace, checks, costs, request_id, key_id, endpoint, at) -> Decision:
+def _degraded(exc, *, workspace, plan: Plan, costs, request_id, key_id, endpoint, at) -> Decision:
     from tenants.metrics import METERING_FAIL_OPEN
 
     if settings.METERING_FAIL_MODE == "closed":
@@ -223,27 +298,29 @@ def _degraded(exc, *, workspace, checks, costs, request_id, key_id, endpoint, at
     logger.warning("Redis unreachable, metering fails open for workspace %s", workspace.slug)
     # An in-process limiter with the same limits: per process, so the fleet may admit
     # up to workers x limit while Redis is away; the spool keeps every admitted event.
+    ws = plan.windows
+    resets = [at + w.burst_ms / 1000 if w.kind == "gcra" else float(w.end) for w in ws]
     with _local_lock:
-        for c in checks:
-            if c.kind == "gcra":
-                continue
-            used = _local.get(c.key, 0)
-            if c.hard and c.kind == "fixed" and used + c.cost > c.limit:
-                c.remaining = 0
-                return Decision(False, checks, at, refused=c, retry_after=max(1, int(c.reset_at - at)), degraded=True)
-        for c in checks:
-            if c.kind != "gcra":
-                _local[c.key] = _local.get(c.key, 0) + c.cost
-                c.used = int(_local[c.key])
-                c.remaining = max(0, c.limit - c.used)
-            else:
-                c.remaining = c.limit - 1
+        for i, w in enumerate(ws):
+            if w.hard and w.kind == "fixed" and _local.get(w.key, 0) + costs[w.meter] > w.limit:
+                remaining = [max(0, w.limit - int(_local.get(x.key, 0))) if x.kind != "gcra" else x.limit
+                             for x in ws]
+                remaining[i] = 0
+                return Decision(False, plan, at, remaining, resets, refused_index=i,
+                                retry_after=max(1, int(w.end - at)), degraded=True)
+        used = []
+        for w in ws:
+            if w.kind != "gcra":
+                _local[w.key] = _local.get(w.key, 0) + costs[w.meter]
+            used.append(int(_local[w.key]) if w.kind != "gcra" else 1)
+    remaining = [max(0, w.limit - u) for w, u in zip(ws, used, strict=True)]
     from metering.services import spool_event
 
     spool_event(workspace_id=workspace.pk, request_id=request_id, key_id=key_id, endpoint=endpoint, costs=costs,
-                at=at, counters=[{"key": c.key, "kind": c.kind, "cost": c.cost, "window_ms": c.window_ms,
-                                  "limit": c.limit, "extra_key": c.extra_key} for c in checks if c.kind != "gcra"])
-    return Decision(True, checks, at, degraded=True)
+                at=at, counters=[{"key": w.key, "kind": w.kind, "cost": costs[w.meter],
+                                  "window_ms": max(1, int((w.end - at) * 1000)), "limit": w.limit,
+                                  "extra_key": w.extra_key} for w in ws if w.kind != "gcra"])
+    return Decision(True, plan, at, remaining, resets, used, degraded=True)
 
 
 def reset_local() -> None:

@@ -1,32 +1,34 @@
-"""Rate-limit headers: GitHub-style X-RateLimit-* for the tightest window, and the IETF
-pair (draft-ietf-httpapi-ratelimit-headers) for every window, names stable across responses."""
+"""Rate-limit headers: GitHub-style X-RateLimit-* for the tightest window, and the IETF pair
+(draft-ietf-httpapi-ratelimit-headers) for every window, names stable across responses.
+
+RateLimit-Policy is the same for every request of a plan, so the Plan carries it ready-made;
+only the state (RateLimit, X-RateLimit-*) is written per request.
+"""
 
 import math
 
 
-def _tightest(decision):
-    if decision.refused is not None:
-        return decision.refused
-    return min(decision.checks, key=lambda c: (c.remaining / c.limit if c.limit else 0, c.reset_at))
-
-
 def build(decision) -> dict[str, str]:
-    if not decision.checks:
+    windows = decision.plan.windows
+    if not windows:
         return {}
-    now = decision.now
-    policies, states = [], []
-    for c in decision.checks:
-        w = c.policy_window
-        policies.append(f'"{c.name}";q={c.limit}' + (f";w={w}" if w else ""))
-        states.append(f'"{c.name}";r={c.remaining};t={max(0, math.ceil(c.reset_at - now))}')
-    tight = _tightest(decision)
+    now, remaining, resets, refused = decision.now, decision.remaining, decision.resets, decision.refused_index
+    states = []
+    tight, tightest = refused, math.inf
+    for i, w in enumerate(windows):
+        left, wait = remaining[i], resets[i] - now
+        states.append(f'"{w.name}";r={left};t={math.ceil(wait) if wait > 0 else 0}')
+        if refused < 0:
+            share = left / w.limit if w.limit else 0
+            if share < tightest or (share == tightest and resets[i] < resets[tight]):
+                tight, tightest = i, share
     headers = {
-        "RateLimit-Policy": ", ".join(policies),
+        "RateLimit-Policy": decision.plan.policy_header,
         "RateLimit": ", ".join(states),
-        "X-RateLimit-Limit": str(tight.limit),
-        "X-RateLimit-Remaining": str(tight.remaining),
-        "X-RateLimit-Reset": str(math.ceil(tight.reset_at)),
+        "X-RateLimit-Limit": str(windows[tight].limit),
+        "X-RateLimit-Remaining": str(remaining[tight]),
+        "X-RateLimit-Reset": str(math.ceil(resets[tight])),
     }
-    if decision.refused is not None:
+    if refused >= 0:
         headers["Retry-After"] = str(decision.retry_after)
     return headers

@@ -11,11 +11,11 @@ def limits_for(*, workspace, key=None) -> dict:
     """The plan, and for each meter and window: limit, used, remaining, reset. One Redis call (MGET)."""
     at = windows.now()
     policy = policy_for(workspace)
-    costs = {meter: 0 for meter in policy.get("meters", {})}
-    costs.setdefault("requests", 0)
+    meters = dict.fromkeys(policy.get("meters", {}))
+    meters.setdefault("requests")
     key_burst = (key.burst_limit, key.burst_window) if key is not None and key.burst_limit else None
-    checks = engine.build_checks(workspace_id=workspace.pk, policy=policy, costs=costs,
-                                 key_id=key.key_id if key is not None else "", key_burst=key_burst, at=at)
+    checks = engine.build_windows(workspace_id=workspace.pk, policy=policy, meters=meters,
+                                  key_id=key.key_id if key is not None else "", key_burst=key_burst, at=at)
     names = []
     for c in checks:
         names.append(c.key)
@@ -29,13 +29,13 @@ def limits_for(*, workspace, key=None) -> dict:
         if c.kind == "gcra":
             tat = float(raw) if raw is not None else at * 1000
             in_use = max(0.0, tat - at * 1000)
-            used = min(c.limit, math.ceil(in_use / (c.window_ms / c.limit))) if in_use else 0
+            used = min(c.limit, math.ceil(in_use / (c.burst_ms / c.limit))) if in_use else 0
             item.update(used=used, remaining=c.limit - used, reset=math.ceil(at + in_use / 1000),
-                        window_seconds=c.window_ms // 1000)
+                        window_seconds=c.burst_ms // 1000)
         else:
             used = int(raw or 0)
             topup = int(values.get(c.extra_key) or 0) if c.extra_key else 0
-            item.update(used=used, remaining=max(0, c.limit - used) + max(0, topup), reset=math.ceil(c.reset_at))
+            item.update(used=used, remaining=max(0, c.limit - used) + max(0, topup), reset=c.end)
             if c.extra_key:
                 item["top_up_balance"] = topup
         out.append(item)

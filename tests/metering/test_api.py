@@ -141,30 +141,34 @@ def test_limits_needs_a_key(api_client):
 
 class RedisCalls:
     """Counts commands this thread sends to Redis, at redis-py's connection (every client path
-    goes through it: the client, pipelines, the metering engine's pooled call)."""
+    goes through it: the client, pipelines, the metering engine's own connection). A packed
+    write is decoded with a RESP reader, so a pipeline counts as each of its commands."""
 
     def __init__(self, monkeypatch):
         import threading
 
+        import hiredis
         from redis.connection import AbstractConnection
 
         self.commands = []
+        self.writes = 0
         me = threading.get_ident()
-        send, send_packed = AbstractConnection.send_command, AbstractConnection.send_packed_command
-        inside = {"send": False}
+        send_packed = AbstractConnection.send_packed_command
 
         def counting_send(conn, *args, **kwargs):
             if threading.get_ident() == me:
                 self.commands.append(str(args[0]))
-            inside["send"] = True
-            try:
-                return send(conn, *args, **kwargs)
-            finally:
-                inside["send"] = False
+                self.writes += 1
+            return send_packed(conn, conn.pack_command(*args), check_health=kwargs.get("check_health", True))
 
         def counting_packed(conn, command, *args, **kwargs):
-            if threading.get_ident() == me and not inside["send"]:
-                self.commands.append("PIPELINE")  # a pipeline: several commands, one write
+            if threading.get_ident() == me:
+                reader = hiredis.Reader()
+                for chunk in [command] if isinstance(command, bytes | str) else command:
+                    reader.feed(chunk)
+                while (sent := reader.gets()) is not False:
+                    self.commands.append(sent[0].decode())
+                self.writes += 1
             return send_packed(conn, command, *args, **kwargs)
 
         monkeypatch.setattr(AbstractConnection, "send_command", counting_send)
@@ -184,6 +188,7 @@ def test_steady_state_metered_request_costs_zero_sql_and_one_redis_round_trip(
     assert response.status_code == HTTPStatus.OK
     assert [q["sql"] for q in queries.captured_queries] == []
     assert redis_calls.commands == ["EVALSHA"]
+    assert redis_calls.writes == 1
 
 
 def test_usage_alerts_email_owners_and_audit_once_per_window(workspace, owner, api_key, api_client, clock):

@@ -227,3 +227,28 @@ def test_operator_override_replaces_one_limit_and_keeps_the_rest(workspace, cloc
 def test_new_workspace_without_a_policy_gets_the_default_plan(workspace, clock):
     decision = run(workspace)
     assert {c.name: c.limit for c in decision.checks} == {"hour": 1000, "day": 10000}
+
+
+def test_a_prepared_plan_is_used_only_inside_its_windows(workspace, clock):
+    # given a plan prepared and used two seconds before the hour (and day and month) turn over
+    set_policy(workspace, plan="t", meters={"requests": {"hour": 2, "day": 100}})
+    assert run(workspace).admitted and run(workspace).admitted
+    assert not run(workspace).admitted
+    # when the hour turns, the next request counts in the new hour's keys, not the cached ones
+    clock.advance(2)
+    fresh = run(workspace)
+    assert fresh.admitted and fresh.checks[0].used == 1
+    assert fresh.checks[0].key.endswith(f":hour:{int(clock.at)}")
+    # and a clock set back (tests, a corrected host clock) is not served the later plan
+    clock.advance(-2)
+    assert not run(workspace).admitted
+    assert len(get_redis().keys(f"{engine.tag(workspace.pk)}:q:requests:hour:*")) == 2
+
+
+def test_metered_refuses_a_cost_that_is_neither_a_count_nor_a_callable():
+    from metering.decorators import metered
+
+    for bad in ("1", -1, 1.5, None):
+        with pytest.raises(TypeError, match="non-negative int or a callable"):
+            metered(requests=bad)
+    assert callable(metered(requests=1, tokens=lambda request: 3))

@@ -7,6 +7,7 @@ entry carries expires_at and is checked on every request.
 """
 
 import ipaddress
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ class CachedKey:
     burst_limit: int | None = None
     burst_window: int = 1
     stored_at: float = field(default_factory=time.monotonic)
+    granted: frozenset = frozenset()  # the scopes with what they imply (apikeys.permissions)
+    # revoked_at / expires_at as epoch seconds (inf: never), compared with time.time() per request
+    revoked_ts: float = math.inf
+    expires_ts: float = math.inf
 
     @property
     def prefix(self) -> str:
@@ -58,6 +63,8 @@ class CachedKey:
 
 
 def _from_row(row: ApiKey) -> CachedKey:
+    from apikeys.permissions import granted
+
     return CachedKey(
         pk=row.pk,
         key_id=row.key_id,
@@ -71,6 +78,9 @@ def _from_row(row: ApiKey) -> CachedKey:
         networks=tuple(ipaddress.ip_network(c, strict=False) for c in (row.allowed_ips or ())),
         burst_limit=row.burst_limit,
         burst_window=row.burst_window or 1,
+        granted=frozenset(granted(row.scopes or ())),
+        revoked_ts=row.revoked_at.timestamp() if row.revoked_at else math.inf,
+        expires_ts=row.expires_at.timestamp() if row.expires_at else math.inf,
     )
 
 

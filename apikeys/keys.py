@@ -39,7 +39,8 @@ def render(environment: str, key_id: str, secret: str) -> str:
 
 
 def digest(secret: str) -> str:
-    return hmac.new(settings.API_KEY_PEPPER.encode(), secret.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: OpenSSL's one-shot HMAC, a third of the cost of an hmac.new object
+    return hmac.digest(settings.API_KEY_PEPPER.encode(), secret.encode(), hashlib.sha256).hex()
 
 
 def matches(secret: str, stored_digest: str) -> bool:

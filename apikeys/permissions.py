@@ -27,7 +27,7 @@ class ScopePermission(BasePermission):
     def has_permission(self, request, view):
         needed = getattr(view, "required_scope", None) or ("read" if request.method in SAFE_METHODS else "write")
         if isinstance(request.user, ApiKeyPrincipal):
-            if needed not in granted(request.user.key.scopes):
+            if needed not in request.user.key.granted:
                 raise InsufficientScope(f"This key lacks the '{needed}' scope this endpoint needs.",
                                         required_scope=needed)
             return True

@@ -8,6 +8,7 @@ from auditing import views as audit_views
 from config.urls_common import common_patterns
 
 urlpatterns = [
+    *common_patterns,  # first: the API resolves in a few steps on every host
     path("", account_views.home, name="home"),
     path("auth/handoff/<str:token>/", account_views.handoff, name="handoff"),
     path("invite/<str:token>/", account_views.invitation, name="invitation"),
@@ -22,7 +23,6 @@ urlpatterns = [
     path("keys/new/", key_views.key_create, name="key-create"),
     path("keys/<str:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),
     path("keys/<str:key_id>/rotate/", key_views.key_rotate, name="key-rotate"),
-    *common_patterns,
 ]
 
 handler404 = "config.errors.page_not_found"

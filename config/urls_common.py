@@ -19,9 +19,9 @@ account_patterns = [
 ]
 
 common_patterns = [
+    path("api/", include("config.urls_api")),  # first: every API call resolves through it
     path("health/", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/", include("config.urls_api")),
     *account_patterns,
 ]

@@ -9,12 +9,12 @@ from config.urls_common import common_patterns
 admin.site.site_header = "Tollgate operators"
 
 urlpatterns = [
+    *common_patterns,  # first: the API resolves in a few steps on every host
     path("", account_views.landing, name="landing"),
     path("signup/", account_views.signup, name="signup"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),
     path("admin/", admin.site.urls),
-    *common_patterns,
 ]
 
 handler404 = "config.errors.page_not_found"

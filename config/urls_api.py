@@ -1,3 +1,6 @@
+"""The API's routes, full paths: listed straight in every host's URLs (config/urls_common.py),
+not through include(), so an API call is resolved in one step."""
+
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -6,14 +9,14 @@ from auditing import api as audit_api
 from metering import api as metering_api
 
 urlpatterns = [
-    path("v1/analyze", metering_api.AnalyzeApi.as_view(), name="api-analyze"),
-    path("v1/limits", metering_api.LimitsApi.as_view(), name="api-limits"),
-    path("v1/info", keys_api.InfoApi.as_view(), name="api-info"),
-    path("v1/keys", keys_api.KeyListCreateApi.as_view(), name="api-keys"),
-    path("v1/keys/<str:key_id>", keys_api.KeyDetailApi.as_view(), name="api-key"),
-    path("v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),
-    path("v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
-    path("v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/analyze", metering_api.AnalyzeApi.as_view(), name="api-analyze"),
+    path("api/v1/limits", metering_api.LimitsApi.as_view(), name="api-limits"),
+    path("api/v1/info", keys_api.InfoApi.as_view(), name="api-info"),
+    path("api/v1/keys", keys_api.KeyListCreateApi.as_view(), name="api-keys"),
+    path("api/v1/keys/<str:key_id>", keys_api.KeyDetailApi.as_view(), name="api-key"),
+    path("api/v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("api/v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
+    path("api/v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

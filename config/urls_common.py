@@ -1,10 +1,10 @@
 """URLs served on every host: health, API, account pages."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
 from accounts import views as account_views
-from config import health, metrics
+from config import health, metrics, urls_api
 
 account_patterns = [
     path("login/", account_views.LoginView.as_view(), name="login"),
@@ -19,7 +19,7 @@ account_patterns = [
 ]
 
 common_patterns = [
-    path("api/", include("config.urls_api")),  # first: every API call resolves through it
+    *urls_api.urlpatterns,  # first: every API call resolves in one step
     path("health/", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics.metrics_view, name="metrics"),

@@ -33,7 +33,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from apikeys import authentication  # noqa: E402
 from metering import analysis, engine, headers, windows  # noqa: E402
 from metering.policy import policy_for  # noqa: E402
-from tenants.redis import get_redis  # noqa: E402
+from tenants.redis import execute, get_redis  # noqa: E402
 
 BODY = b'{"text": "hi"}'
 KEYS = json.loads((Path(settings.BASE_DIR) / "var" / "bench" / "metering_keys.json").read_text())
@@ -136,47 +136,37 @@ def main() -> None:
     print("\n3. engine.check in pieces (CPU us per call; wall us where it waits on Redis):")
     at = windows.now()
     policy = policy_for(key.workspace)
+    key_burst = (key.burst_limit, key.burst_window) if key.burst_limit else None
     captured = {}
-    real_script = engine._script
+    real_evalsha = engine._evalsha
 
-    def capture():
-        script = real_script()
+    def capture(command):
+        captured["command"] = command
+        return real_evalsha(command)
 
-        def call(keys, args):
-            captured.update(keys=keys, args=args)
-            return script(keys=keys, args=args)
-
-        return call
-
-    engine._script = capture
+    engine._evalsha = capture
     try:
         engine.check(workspace=key.workspace, costs=costs, request_id="r" * 32, key=key, endpoint="/api/v1/analyze")
     finally:
-        engine._script = real_script
-    script = real_script()
-    keys_, args_ = captured["keys"], captured["args"]
-    connection = client.connection_pool.get_connection()
-    packed = connection.pack_command("EVALSHA", script.sha, len(keys_), *keys_, *args_)
-    client.connection_pool.release(connection)
-    reply = script(keys=keys_, args=args_)
-    parser = type(connection._parser).__name__
+        engine._evalsha = real_evalsha
+    command = captured["command"]
+    reply = real_evalsha(command)
+    plan = engine.plan_for(workspace_id=key.workspace.pk, policy=policy, meters=tuple(costs), key_id=key.key_id,
+                           key_burst=key_burst, at=at)
     pieces = [
         ("engine.check, whole", lambda: real_check(workspace=key.workspace, costs=costs, request_id="r" * 32, key=key,
                                                    endpoint="/api/v1/analyze"), True),
-        ("build_checks + _event_fields (arguments)", lambda: (
-            engine.build_checks(workspace_id=key.workspace.pk, policy=policy, costs=costs, key_id=key.key_id,
-                                key_burst=None, at=at),
-            engine._event_fields(request_id="r" * 32, key_id=key.key_id, endpoint="/api/v1/analyze", costs=costs,
-                                 at=at)), False),
-        (f"redis-py pack_command: EVALSHA with {len(keys_)} keys + {len(args_)} args "
-         f"({sum(len(p) for p in packed)} bytes)",
-         lambda: connection.pack_command("EVALSHA", script.sha, len(keys_), *keys_, *args_), False),
-        (f"EVALSHA round trip (pack, send, Lua, receive, parse {len(reply)} values; parser {parser})",
-         lambda: script(keys=keys_, args=args_), True),
-        ("PING round trip (the floor for any Redis call)", client.ping, True),
-        ("_decide (the reply into a Decision)", lambda: engine._decide(reply, engine.build_checks(
-            workspace_id=key.workspace.pk, policy=policy, costs=costs, key_id=key.key_id, key_burst=None, at=at), at),
-         False),
+        ("plan_for, cached (windows, packed EVALSHA head, RateLimit-Policy)", lambda: engine.plan_for(
+            workspace_id=key.workspace.pk, policy=policy, meters=tuple(costs), key_id=key.key_id,
+            key_burst=key_burst, at=at), False),
+        ("_make_plan (what plan_for saves: once per window and policy)", lambda: engine._make_plan(
+            workspace_id=key.workspace.pk, policy=policy, meters=tuple(costs), key_id=key.key_id,
+            key_burst=key_burst, at=at), False),
+        (f"EVALSHA round trip ({len(command)} bytes sent, {len(reply)} values back, "
+         "on the thread's own connection)", lambda: real_evalsha(command), True),
+        ("PING round trip on the same connection", lambda: execute("PING"), True),
+        ("PING round trip through redis-py's client (pool, hooks)", client.ping, True),
+        ("_decide (the reply into a Decision)", lambda: engine._decide(reply, plan, at), False),
         ("headers.build", lambda: headers.build(decision), False),
     ]
     for label, fn, waits in pieces:

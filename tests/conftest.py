@@ -27,6 +27,20 @@ def _clean_state():
     invalidation._dispatch("all")
 
 
+@pytest.fixture
+def own_redis(settings):
+    """A throwaway Redis of the test's own (tests.servers), made the app's: tests may stop it."""
+    from tenants import redis as tenant_redis
+    from tests.servers import ThrowawayRedis
+
+    server = ThrowawayRedis().start()
+    settings.REDIS_URL = server.url
+    tenant_redis.reset()
+    yield server
+    server.destroy()
+    tenant_redis.reset()
+
+
 @pytest.fixture(autouse=True)
 def _db_for_all(db):
     """Every test may use the database (rolled back after each)."""

@@ -2,7 +2,6 @@
 
 from http import HTTPStatus
 
-import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -10,17 +9,6 @@ from metering.models import SpooledEvent, UsageEvent
 from metering.services import drain_all
 from tenants import redis as tenant_redis
 from tests.metering.conftest import set_policy
-from tests.servers import ThrowawayRedis
-
-
-@pytest.fixture
-def own_redis(settings):
-    server = ThrowawayRedis().start()
-    settings.REDIS_URL = server.url
-    tenant_redis.reset()
-    yield server
-    server.destroy()
-    tenant_redis.reset()
 
 
 def analyze(client, key, text="hello there"):

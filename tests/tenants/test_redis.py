@@ -8,17 +8,6 @@ import pytest
 import redis
 
 from tenants import redis as tenant_redis
-from tests.servers import ThrowawayRedis
-
-
-@pytest.fixture
-def own_redis(settings):
-    server = ThrowawayRedis().start()
-    settings.REDIS_URL = server.url
-    tenant_redis.reset()
-    yield server
-    server.destroy()
-    tenant_redis.reset()
 
 
 def test_execute_keeps_one_connection_per_thread(own_redis):

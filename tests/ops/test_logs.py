@@ -192,3 +192,27 @@ def test_redact_masks_each_kind_of_secret(text, secret):
 def test_redact_leaves_ordinary_text_alone():
     text = "key tg_live_abcdefghij12 revoked; 3 tokens left; password reset email sent to a@b.c"
     assert redact(text) == text
+
+
+def test_gunicorn_builds_no_access_line_unless_access_lines_are_on():
+    import importlib.util
+
+    from gunicorn.config import Config
+
+    spec = importlib.util.spec_from_file_location("tollgate_gunicorn_conf", settings.BASE_DIR / "deploy" / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    built = []
+
+    class Counting(conf.Logger):
+        def atoms(self, *args):
+            built.append(1)
+            return {}
+
+    for accesslog, expected in ((None, 0), ("-", 1)):
+        cfg = Config()
+        cfg.set("logconfig_dict", conf.logconfig_dict)
+        cfg.set("accesslog", accesslog)
+        built.clear()
+        Counting(cfg).access(object(), object(), {}, None)
+        assert len(built) == expected, accesslog

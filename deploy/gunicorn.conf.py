@@ -15,8 +15,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gunicorn import glogging
-
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
@@ -45,20 +43,8 @@ logconfig_dict = {
     },
 }
 
-
-
-class Logger(glogging.Logger):
-    """gunicorn's logger, minus the access line's cost when access lines are off: with a
-    logconfig_dict (above, for JSON error lines) gunicorn counts access logging as on and
-    builds every request's log atoms, only for the empty gunicorn.access logger to drop
-    them (~4 % of a worker's time on the metered path, bench/README.md)."""
-
-    def access(self, resp, req, environ, request_time):
-        if self.cfg.accesslog:
-            super().access(resp, req, environ, request_time)
-
-
-logger_class = Logger
+# Access lines cost nothing unless GUNICORN_ACCESSLOG is set (config/gunicorn_logger.py).
+logger_class = "config.gunicorn_logger.Logger"
 
 # PROMETHEUS MULTIPROCESS MODE. Set before any worker imports prometheus_client.
 _own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -56,7 +56,7 @@ def meter_request(request, costs: dict[str, int]):
     if decision.crossings or not decision.admitted:
         _after(workspace, key, decision)
     if not decision.admitted:
-        raise refusal_error(decision, decision.policy, headers.build(decision))
+        raise refusal_error(decision, headers.build(decision))
     return decision
 
 

@@ -48,7 +48,8 @@ class Window:
     limit: int
     hard: bool
     key: str
-    end: int  # fixed/credits: epoch seconds the window ends; gcra: 0 (it slides)
+    start: int  # fixed/credits: epoch seconds the window began; gcra: 0 (it slides)
+    end: int  # fixed/credits: epoch seconds the window ends; gcra: 0
     burst_ms: int = 0  # gcra: the burst window
     extra_key: str | None = None  # credits: the top-up balance
     policy_window: int | None = None  # the IETF `w` parameter, when the window has a fixed length
@@ -56,22 +57,20 @@ class Window:
 
 @dataclass(slots=True)
 class Check:
-    """A window and where one request left it (what tests, refusals and /limits read)."""
+    """A window and where one request left it (what tests, refusals and /limits read). The
+    window's own fields (name, meter, window, kind, limit, hard, key, ...) read through."""
 
-    name: str
-    meter: str
-    window: str
-    kind: str
-    limit: int
-    hard: bool
-    key: str
+    spec: Window
     reset_at: float  # epoch seconds
     window_ms: int  # gcra: the burst window; fixed/credits: ms until the window resets
-    extra_key: str | None = None
-    policy_window: int | None = None
     used: int = 0
     remaining: int = 0
     topup: int = 0
+
+    def __getattr__(self, name: str):
+        if name == "spec":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.spec, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +113,8 @@ class Decision:
         if self._checks is None:
             at = self.now
             self._checks = [
-                Check(w.name, w.meter, w.window, w.kind, w.limit, w.hard, w.key, self.resets[i],
-                      w.burst_ms if w.kind == "gcra" else max(1, int((w.end - at) * 1000)), w.extra_key,
-                      w.policy_window, self.used[i] if self.used else 0, self.remaining[i],
-                      self.topups[i] if self.topups else 0)
+                Check(w, self.resets[i], w.burst_ms if w.kind == "gcra" else max(1, int((w.end - at) * 1000)),
+                      self.used[i] if self.used else 0, self.remaining[i], self.topups[i] if self.topups else 0)
                 for i, w in enumerate(self.plan.windows)]
         return self._checks
 
@@ -154,7 +151,7 @@ def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
     burst = key_burst or ((policy["burst"]["limit"], policy["burst"]["window"]) if policy.get("burst") else None)
     if burst and key_id:
         limit, window = burst
-        out.append(Window("burst", "requests", "burst", "gcra", limit, True, f"{t}:burst:{key_id}", 0,
+        out.append(Window("burst", "requests", "burst", "gcra", limit, True, f"{t}:burst:{key_id}", 0, 0,
                           burst_ms=window * 1000, policy_window=window))
     for meter in meters:
         spec = policy.get("meters", {}).get(meter, {})
@@ -164,12 +161,12 @@ def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
             if window == "credits":
                 start, end = windows.bounds("month", at)
                 out.append(Window(f"{meter}-credits", meter, "credits", "credits", spec["credits"], True,
-                                  f"{t}:cr:{meter}:{start}", end, extra_key=f"{t}:topup:{meter}"))
+                                  f"{t}:cr:{meter}:{start}", start, end, extra_key=f"{t}:topup:{meter}"))
                 continue
             start, end = windows.bounds(window, at)
             name = window if meter == "requests" else f"{meter}-{window}"
             out.append(Window(name, meter, window, "fixed", spec[window]["limit"], spec[window]["hard"],
-                              f"{t}:q:{meter}:{window}:{start}", end, policy_window=windows.fixed_size(window)))
+                              f"{t}:q:{meter}:{window}:{start}", start, end, policy_window=windows.fixed_size(window)))
     return out
 
 
@@ -182,9 +179,7 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
                key_burst: tuple[int, int] | None, at: float) -> Plan:
     ws = build_windows(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
                        key_burst=key_burst, at=at)
-    month_start, month_end = windows.bounds("month", at)
-    starts = [month_start] + [windows.bounds(w.window if w.kind == "fixed" else "month", at)[0]
-                              for w in ws if w.kind != "gcra"]
+    month_start, month_end = windows.bounds("month", at)  # the refusals hash's window
     keys = [f"{tag(workspace_id)}:usage", refusals_key(workspace_id, at)] + [w.key for w in ws]
     static: list = [len(ws), REFUSALS_TTL]
     for w in ws:
@@ -199,7 +194,7 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     policy_header = ", ".join(f'"{w.name}";q={w.limit}' + (f";w={w.policy_window}" if w.policy_window else "")
                               for w in ws)
     argc = len(head) + len(ws) + 12  # + per request: one cost per window and the event's 6 fields and values
-    return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max(starts)),
+    return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max([month_start] + [w.start for w in ws])),
                 float(min([month_end] + [w.end for w in ws if w.end])),
                 b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), _bulk("key") + _bulk(key_id or "-"),
                 policy_header)

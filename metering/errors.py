@@ -24,9 +24,9 @@ class MeteringUnavailable(DomainError):
     title = "Metering unavailable"
 
 
-def refusal_error(decision, policy: dict, headers: dict) -> QuotaExceeded:
+def refusal_error(decision, headers: dict) -> QuotaExceeded:
     """The 429 for a refused decision: which limit and window, when it resets, how to raise it."""
-    c = decision.refused
+    c, policy = decision.refused, decision.policy
     reset_iso = datetime.fromtimestamp(int(c.reset_at + 0.999), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     upgrade = policy.get("upgrade") or ""
     if c.kind == "gcra":

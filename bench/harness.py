@@ -1,16 +1,20 @@
 """What every benchmark here shares: paths, logging, ports, the bench database, a Python
-subprocess runner, and one gunicorn (deploy/gunicorn.conf.py) in its own process group.
+subprocess runner, one gunicorn (deploy/gunicorn.conf.py) in its own process group, the
+machine's description and load, and reading wrk's output.
 
 The wrk script that counts response statuses is bench/status.lua.
 """
 
 import os
+import platform
+import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scripts.devservices import free_port as _free_port
@@ -23,7 +27,7 @@ STATUS_LUA = Path(__file__).resolve().parent / "status.lua"
 _TICK = os.sysconf("SC_CLK_TCK")
 
 __all__ = ["ROOT", "VAR", "PY", "STATUS_LUA", "Gunicorn", "ensure_database", "free_port", "get", "log",
-           "prioritise", "run_python", "wait_port"]
+           "machine_busy", "machine_info", "parse_wrk", "prioritise", "run_python", "wait_for_quiet", "wait_port"]
 
 
 def log(msg: str) -> None:
@@ -137,3 +141,67 @@ class Gunicorn:
         except ProcessLookupError:
             pass
         self.proc.wait(5)
+
+
+def machine_info() -> dict:
+    """What a figure was measured on: date, CPU, cores, kernel, Python, wrk."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return {"date": datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": model, "cores": os.cpu_count(),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "wrk": (wrk.stdout or wrk.stderr).split("[", 1)[0].strip()}
+
+
+def machine_busy() -> tuple[int, int, int]:
+    """(busy, total, process) jiffies of the whole machine from /proc/stat; `process` is user + nice +
+    system, the time processes account for (interrupts and softirqs, mostly our own loopback traffic, are not)."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    total = user + nice + system + idle + iowait + irq + softirq + steal  # guest time is inside user already
+    return total - idle - iowait, total, user + nice + system
+
+
+def wait_for_quiet(limit: float, timeout: float) -> float:
+    """Wait until the machine is at most `limit` busy (3 s samples) or `timeout` passed; the last share."""
+    deadline = time.monotonic() + timeout
+    while True:
+        b0, t0, _ = machine_busy()
+        time.sleep(3)
+        b1, t1, _ = machine_busy()
+        share = (b1 - b0) / max(1, t1 - t0)
+        if share <= limit or time.monotonic() > deadline:
+            return share
+        log(f"the machine is {share:.0%} busy with other work; waiting for it to settle")
+
+
+_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+_LAT = re.compile(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(out: str) -> dict:
+    """A `wrk --latency -s bench/status.lua` run's figures; `valid` only when every response was a 200."""
+    rps = _RPS.search(out)
+    statuses = {}
+    for line in out.splitlines():
+        if line.startswith("STATUSES"):
+            statuses = {int(k): int(v) for k, v in (p.split("=") for p in line.split()[1:])}
+    sock = _SOCKET.search(out)
+    non2xx = int(m.group(1)) if (m := _NON2XX.search(out)) else 0
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "latency_ms": {p: round(float(v) * _UNITS[u], 2) for p, v, u in _LAT.findall(out)},
+        "statuses": statuses,
+        "socket_errors": [int(x) for x in sock.groups()] if sock else [0, 0, 0, 0],
+        "non_2xx": non2xx,
+        "valid": bool(rps) and set(statuses) == {200} and non2xx == 0,
+    }

@@ -23,46 +23,41 @@ Needs wrk (apt-get install wrk). Environment: BENCH_DATABASE_URL, BENCH_REDIS_UR
 import argparse
 import json
 import os
-import platform
-import re
 import resource
 import signal
 import statistics
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime
-from pathlib import Path
 
-from bench.harness import STATUS_LUA, VAR, Gunicorn, ensure_database, free_port, get, log, run_python  # noqa: E402
+from bench.harness import (  # noqa: E402
+    STATUS_LUA,
+    VAR,
+    Gunicorn,
+    ensure_database,
+    free_port,
+    get,
+    log,
+    machine_busy,
+    machine_info,
+    parse_wrk,
+    run_python,
+    wait_for_quiet,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tollgate_bench_keyauth"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
-_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
-_LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
 
 def wrk(url: str, auth: str, *, duration: int, connections: int, threads: int, server: Gunicorn) -> dict:
     env = {**os.environ, "BENCH_AUTH": auth}
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency", "-s", str(STATUS_LUA), url]
-    cpu_before, wrk_before, machine_before = server.worker_cpu_seconds(), _children_cpu(), _machine_busy()
+    cpu_before, wrk_before, machine_before = server.worker_cpu_seconds(), _children_cpu(), machine_busy()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60).stdout
-    cpu_after, wrk_after, machine_after = server.worker_cpu_seconds(), _children_cpu(), _machine_busy()
-    rps = _RPS.search(out)
-    statuses = {}
-    for line in out.splitlines():
-        if line.startswith("STATUSES"):
-            statuses = {int(k): int(v) for k, v in (p.split("=") for p in line.split()[1:])}
-    result = {
-        "rps": float(rps.group(1)) if rps else 0.0,
-        "latency_ms": {p: round(float(v) * _UNITS[u], 2) for p, v, u in _LAT.findall(out)},
-        "statuses": statuses,
-        "valid": bool(rps) and set(statuses) == {200},
-    }
+    cpu_after, wrk_after, machine_after = server.worker_cpu_seconds(), _children_cpu(), machine_busy()
+    result = parse_wrk(out)
+    statuses = result["statuses"]
     requests = sum(statuses.values())
     cpu = sum(end - cpu_before.get(pid, 0.0) for pid, end in cpu_after.items())
     result["cpu_us_per_request"] = round(1e6 * cpu / requests, 1) if requests else 0.0
@@ -77,45 +72,15 @@ def wrk(url: str, auth: str, *, duration: int, connections: int, threads: int, s
     return result
 
 
-def _machine_busy() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
-
-
 def _children_cpu() -> float:
     """CPU seconds of this process's reaped children (the wrk runs)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-def wait_for_quiet(limit: float, timeout: float) -> float:
-    """Wait until the machine is at most `limit` busy (2 s samples) or `timeout` passed; the last share."""
-    deadline = time.monotonic() + timeout
-    while True:
-        b0, t0 = _machine_busy()
-        time.sleep(2)
-        b1, t1 = _machine_busy()
-        share = (b1 - b0) / max(1, t1 - t0)
-        if share <= limit or time.monotonic() > deadline:
-            return share
-        log(f"the machine is {share:.0%} busy with other work; waiting for it to settle")
-
-
 def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
-    wrk_version = (wrk_version.stdout or wrk_version.stderr).split("[", 1)[0].strip()
-    return (f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M UTC}, {os.cpu_count()} x {model}, Python {platform.python_version()}, "
-            f"{wrk_version}")
+    info = machine_info()
+    return f"{info['date']}, {info['cores']} x {info['cpu']}, Python {info['python']}, {info['wrk']}"
 
 
 def main() -> int:

@@ -33,7 +33,6 @@ import argparse
 import atexit
 import json
 import os
-import platform
 import re
 import signal
 import statistics
@@ -55,8 +54,12 @@ from bench.harness import (  # noqa: E402
     ensure_database,
     free_port,
     log,
+    machine_busy,
+    machine_info,
+    parse_wrk,
     prioritise,
     run_python,
+    wait_for_quiet,
     wait_port,
 )
 
@@ -73,21 +76,8 @@ def machine() -> dict:
     import gunicorn
     import rest_framework
 
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
-    return {
-        "date": datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
-        "python": platform.python_version(), "django": django.get_version(), "drf": rest_framework.VERSION,
-        "gunicorn": gunicorn.__version__, "wrk": (wrk.stdout or wrk.stderr).split("[", 1)[0].strip(),
-    }
+    return {**machine_info(), "django": django.get_version(), "drf": rest_framework.VERSION,
+            "gunicorn": gunicorn.__version__}
 
 
 class PrivateRedis:
@@ -185,15 +175,6 @@ def _cpu_seconds(pid: int) -> tuple[float, float] | None:
     return int(fields[11]) / _TICK, int(fields[12]) / _TICK
 
 
-def _machine_busy() -> tuple[int, int, int]:
-    """(busy, total, process) jiffies of the whole machine from /proc/stat; `process` is user + nice +
-    system, the time processes account for (interrupts and softirqs, mostly our own loopback traffic, are not)."""
-    user, nice, system, idle, iowait, irq, softirq, steal = (
-        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
-    total = user + nice + system + idle + iowait + irq + softirq + steal  # guest time is inside user already
-    return total - idle - iowait, total, user + nice + system
-
-
 class CpuProbe:
     """CPU seconds spent per process group during one wrk run: gunicorn workers, Redis, the
     PostgreSQL backends of the bench database, and wrk itself (reaped child rusage)."""
@@ -228,7 +209,7 @@ class CpuProbe:
                   "redis": [self.redis_pid] if self.redis_pid else []}
         snap = {g: {pid: _cpu_seconds(pid) for pid in pids} for g, pids in groups.items()}
         snap["wrk"] = resource.getrusage(resource.RUSAGE_CHILDREN)
-        snap["machine"] = _machine_busy()
+        snap["machine"] = machine_busy()
         return snap
 
     @staticmethod
@@ -254,26 +235,6 @@ class CpuProbe:
         return out
 
 
-def wait_for_quiet(limit: float, timeout: float) -> float:
-    """Wait until the machine is at most `limit` busy (3 s samples) or `timeout` passed; the last share."""
-    deadline = time.monotonic() + timeout
-    while True:
-        b0, t0, _ = _machine_busy()
-        time.sleep(3)
-        b1, t1, _ = _machine_busy()
-        share = (b1 - b0) / max(1, t1 - t0)
-        if share <= limit or time.monotonic() > deadline:
-            return share
-        log(f"the machine is {share:.0%} busy with other work; waiting for it to settle")
-
-
-_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
-_LAT = re.compile(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
-_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
 def wrk(url: str, auth: str, *, duration: int, connections: int, threads: int, probe: CpuProbe | None = None,
         nice: int = 0) -> dict:
     env = {**os.environ, "BENCH_AUTH": auth, "BENCH_METHOD": "POST", "BENCH_BODY": BODY.decode()}
@@ -289,21 +250,8 @@ def wrk(url: str, auth: str, *, duration: int, connections: int, threads: int, p
         proc.wait()
         raise
     after = probe.snapshot() if probe else None
-    rps = _RPS.search(out)
-    statuses = {}
-    for line in out.splitlines():
-        if line.startswith("STATUSES"):
-            statuses = {int(k): int(v) for k, v in (p.split("=") for p in line.split()[1:])}
-    sock = _SOCKET.search(out)
-    non2xx = _NON2XX.search(out)
-    result = {
-        "rps": float(rps.group(1)) if rps else 0.0,
-        "latency_ms": {p: round(float(v) * _UNITS[u], 2) for p, v, u in _LAT.findall(out)},
-        "statuses": statuses,
-        "socket_errors": [int(x) for x in sock.groups()] if sock else [0, 0, 0, 0],
-        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-    }
-    result["valid"] = bool(rps) and set(statuses) == {200} and result["non_2xx"] == 0
+    result = parse_wrk(out)
+    statuses = result["statuses"]
     requests = sum(statuses.values())
     if probe and requests:
         cpu = CpuProbe.delta(before, after)

@@ -60,26 +60,17 @@ def _call(path: str, auth: str) -> str:
     return status[0]
 
 
-def _cpu_us(fn, n: int, repeats: int = 3) -> float:
-    """Best of `repeats` runs of n calls: CPU microseconds per call (the best is the least disturbed)."""
+def _best_us(fn, n: int, clock=time.process_time, repeats: int = 3) -> float:
+    """Best of `repeats` runs of n calls, microseconds per call by `clock` (CPU by default; the best
+    is the least disturbed)."""
     for _ in range(min(n, 300)):
         fn()
     best = float("inf")
     for _ in range(repeats):
-        start = time.process_time()
+        start = clock()
         for _ in range(n):
             fn()
-        best = min(best, (time.process_time() - start) / n * 1e6)
-    return best
-
-
-def _wall_us(fn, n: int, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n * 1e6)
+        best = min(best, (clock() - start) / n * 1e6)
     return best
 
 
@@ -94,7 +85,7 @@ def main() -> None:
     rows = []
 
     def row(label: str, path: str, auth: str) -> float:
-        us = _cpu_us(lambda: _call(path, auth), n)
+        us = _best_us(lambda: _call(path, auth), n)
         rows.append((label, us))
         print(f"  {us:7.0f} us  {label}", flush=True)
         return us
@@ -170,8 +161,8 @@ def main() -> None:
         ("headers.build", lambda: headers.build(decision), False),
     ]
     for label, fn, waits in pieces:
-        cpu = _cpu_us(fn, n)
-        wall = f"  wall {_wall_us(fn, n):6.1f}" if waits else " " * 13
+        cpu = _best_us(fn, n)
+        wall = f"  wall {_best_us(fn, n, time.perf_counter):6.1f}" if waits else " " * 13
         print(f"  {cpu:7.1f} us{wall}  {label}")
     print(f"\n   for comparison, (c) - (a) = {c - a:.0f} us")
 

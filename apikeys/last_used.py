@@ -5,13 +5,14 @@ connection) writes the notes every FLUSH_SECONDS.
 """
 
 import logging
-import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from django.db import close_old_connections, connection
 from django.db.models import Q
+
+from tenants import process
 
 logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 60.0
@@ -23,15 +24,15 @@ _lock = threading.Lock()
 
 def touch(key_pk: int) -> None:
     _pending[key_pk] = time.time()
-    if _state["pid"] != os.getpid():
+    if _state["pid"] != process.pid():
         _start()
 
 
 def _start() -> None:
     with _lock:
-        if _state["pid"] == os.getpid():
+        if _state["pid"] == process.pid():
             return
-        _state["pid"] = os.getpid()
+        _state["pid"] = process.pid()
         threading.Thread(target=_loop, name="tollgate-last-used", daemon=True).start()
 
 

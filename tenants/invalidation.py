@@ -9,7 +9,6 @@ messages sent meanwhile were missed.
 """
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 
+from tenants import process
 from tenants.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def publish(topic: str) -> None:
 
 
 def listener_connected() -> bool:
-    return _state["connected"] and _state["pid"] == os.getpid()
+    return _state["connected"] and _state["pid"] == process.pid()
 
 
 def max_age() -> float:
@@ -73,12 +73,12 @@ def max_age() -> float:
 
 
 def ensure_listener() -> None:
-    if _state["pid"] == os.getpid():
+    if _state["pid"] == process.pid():
         return
     with _start_lock:
-        if _state["pid"] == os.getpid():
+        if _state["pid"] == process.pid():
             return
-        _state["pid"] = os.getpid()
+        _state["pid"] = process.pid()
         _state["connected"] = False
         thread = threading.Thread(target=_listen, name="tollgate-invalidation", daemon=True)
         thread.start()

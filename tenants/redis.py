@@ -1,14 +1,20 @@
 """One Redis client per process, with short timeouts so a dead Redis is noticed fast,
 and `execute`, the hot path's own connection per thread."""
 
-import os
+import socket
+import ssl
+import struct
 import threading
 
 import hiredis
 import redis
 from django.conf import settings
+from redis._parsers.base import BaseParser
 from redis.backoff import NoBackoff
+from redis.exceptions import InvalidResponse
 from redis.retry import Retry
+
+from tenants import process
 
 _lock = threading.Lock()
 _client: redis.Redis | None = None
@@ -18,9 +24,9 @@ _pid: int | None = None
 def get_redis() -> redis.Redis:
     """The process's client (re-made after fork, so gunicorn workers never share a socket)."""
     global _client, _pid
-    if _client is None or _pid != os.getpid():
+    if _client is None or _pid != process.pid():
         with _lock:
-            if _client is None or _pid != os.getpid():
+            if _client is None or _pid != process.pid():
                 _client = redis.Redis.from_url(
                     settings.REDIS_URL,
                     socket_connect_timeout=0.5,
@@ -30,7 +36,7 @@ def get_redis() -> redis.Redis:
                     # Redis must be noticed in milliseconds, the hot path then fails open.
                     retry=Retry(NoBackoff(), 1),
                 )
-                _pid = os.getpid()
+                _pid = process.pid()
     return _client
 
 
@@ -46,6 +52,70 @@ def reset() -> None:
 _own = threading.local()
 
 
+class _Wire:
+    """This thread's own connection to Redis for the hot path.
+
+    redis-py opens it (URL, AUTH, SELECT, TLS, timeouts: the client's own settings, so it
+    talks to the same server and database); after that a plain TCP or Unix socket is spoken
+    to directly: a blocking socket whose timeouts the kernel enforces (SO_SNDTIMEO,
+    SO_RCVTIMEO) and a hiredis reader. redis-py's own path costs more per call (bench/README.md):
+    a socket with a Python-level timeout polls before each send and each receive (two more
+    system calls per command) and its read goes through several layers. A TLS socket keeps
+    redis-py's path.
+    """
+
+    __slots__ = ("client", "conn", "sock", "reader", "buf")
+
+    def __init__(self, client: redis.Redis) -> None:
+        pool = client.connection_pool
+        self.client = client
+        self.conn = pool.connection_class(**pool.connection_kwargs)
+        self.sock = None  # connected lazily, and again after close()
+        self.reader = None
+        self.buf = None
+
+    def _open(self) -> None:
+        self.conn.connect()
+        sock = self.conn._sock
+        if isinstance(sock, socket.socket) and not isinstance(sock, ssl.SSLSocket):
+            timeout = self.conn.socket_timeout or 0  # 0: no limit, as with redis-py
+            limit = struct.pack("ll", int(timeout), int(timeout % 1 * 1_000_000))
+            sock.settimeout(None)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+            self.reader = hiredis.Reader(replyError=BaseParser.parse_error, protocolError=InvalidResponse)
+            self.buf = bytearray(65536)
+        self.sock = sock
+
+    def close(self) -> None:
+        self.sock = self.reader = None
+        self.conn.disconnect()
+
+    def call(self, command: bytes):
+        if self.sock is None:
+            self._open()
+        if self.reader is None:  # TLS: redis-py's path
+            self.conn.send_packed_command([command], check_health=False)
+            return self.conn.read_response()
+        sock, reader, buf = self.sock, self.reader, self.buf
+        try:
+            sock.sendall(command)
+            reply = False
+            while reply is False:
+                n = sock.recv_into(buf)
+                if not n:
+                    raise redis.ConnectionError("Connection closed by server.")
+                reader.feed(buf, 0, n)
+                reply = reader.gets(False)
+        except BlockingIOError as exc:  # SO_SNDTIMEO / SO_RCVTIMEO ran out
+            raise redis.TimeoutError("Timeout talking to Redis") from exc
+        except OSError as exc:
+            raise redis.ConnectionError(f"Error talking to Redis: {exc}") from exc
+        if isinstance(reply, redis.ResponseError):
+            raise reply
+        return reply
+
+
 def execute(*args):
     """Send one command on this thread's own connection and return the reply (see send_packed)."""
     return send_packed(hiredis.pack_command(args))
@@ -54,35 +124,29 @@ def execute(*args):
 def send_packed(command: bytes):
     """Send one command, already in RESP, on this thread's own connection; return the reply.
 
-    For the metered request's one round trip. A connection borrowed from the client's
-    pool costs ~40 us more a call (pool locks, a readiness poll, observability hooks:
-    bench/README.md); this one is made from the same pool settings (URL, password, db,
-    TLS, timeouts), so it talks to the same server. A connection found broken (Redis
+    For the metered request's one round trip (see _Wire). A connection found broken (Redis
     restarted) is replaced and the command sent once more; nothing is retried after a
     timeout, since the command may have run. Errors are redis-py's.
     """
     client = get_redis()
-    packed = [command]
     for attempt in (0, 1):
-        conn = _connection(client)
+        wire = _wire(client)
         try:
-            conn.send_packed_command(packed, check_health=False)
-            return conn.read_response()
+            return wire.call(command)
         except redis.ConnectionError:
-            conn.disconnect()
+            wire.close()
             if attempt:
                 raise
         except redis.TimeoutError:
-            conn.disconnect()
+            wire.close()
             raise
     raise AssertionError("unreachable")
 
 
-def _connection(client: redis.Redis) -> redis.Connection:
-    held = getattr(_own, "held", None)
-    if held is None or held[0] is not client:
-        if held is not None:
-            held[1].disconnect()
-        pool = client.connection_pool
-        held = _own.held = (client, pool.connection_class(**pool.connection_kwargs))
-    return held[1]
+def _wire(client: redis.Redis) -> _Wire:
+    wire = getattr(_own, "wire", None)
+    if wire is None or wire.client is not client:
+        if wire is not None:
+            wire.close()
+        wire = _own.wire = _Wire(client)
+    return wire

@@ -1,6 +1,7 @@
 """POST /api/v1/analyze and GET /api/v1/limits through the whole stack."""
 
 import re
+import time
 from http import HTTPStatus
 
 import pytest
@@ -9,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditing.models import AuditEvent
+from tenants import invalidation
 from tests.metering.conftest import set_policy
 
 
@@ -140,9 +142,10 @@ def test_limits_needs_a_key(api_client):
 
 
 class RedisCalls:
-    """Counts commands this thread sends to Redis, at redis-py's connection (every client path
-    goes through it: the client, pipelines, the metering engine's own connection). A packed
-    write is decoded with a RESP reader, so a pipeline counts as each of its commands."""
+    """Counts commands this thread sends to Redis, on both ways out: redis-py's connection (the
+    client, pipelines) and the metering engine's own socket (tenants.redis._Wire, which writes to
+    the socket itself once redis-py has connected it). A packed write is decoded with a RESP
+    reader, so a pipeline counts as each of its commands."""
 
     def __init__(self, monkeypatch):
         import threading
@@ -150,10 +153,13 @@ class RedisCalls:
         import hiredis
         from redis.connection import AbstractConnection
 
+        from tenants.redis import _Wire
+
         self.commands = []
         self.writes = 0
         me = threading.get_ident()
         send_packed = AbstractConnection.send_packed_command
+        wire_call = _Wire.call
 
         def counting_send(conn, *args, **kwargs):
             if threading.get_ident() == me:
@@ -161,7 +167,7 @@ class RedisCalls:
                 self.writes += 1
             return send_packed(conn, conn.pack_command(*args), check_health=kwargs.get("check_health", True))
 
-        def counting_packed(conn, command, *args, **kwargs):
+        def count(command):
             if threading.get_ident() == me:
                 reader = hiredis.Reader()
                 for chunk in [command] if isinstance(command, bytes | str) else command:
@@ -169,15 +175,32 @@ class RedisCalls:
                 while (sent := reader.gets()) is not False:
                     self.commands.append(sent[0].decode())
                 self.writes += 1
+
+        def counting_packed(conn, command, *args, **kwargs):
+            count(command)
             return send_packed(conn, command, *args, **kwargs)
+
+        def counting_wire(wire, command):
+            try:
+                return wire_call(wire, command)
+            finally:
+                if wire.reader is not None:  # else (TLS) it went through send_packed_command, counted there
+                    count(command)
 
         monkeypatch.setattr(AbstractConnection, "send_command", counting_send)
         monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_packed)
+        monkeypatch.setattr(_Wire, "call", counting_wire)
 
 
 def test_steady_state_metered_request_costs_zero_sql_and_one_redis_round_trip(
         workspace, api_key, api_client, monkeypatch):
-    # given a warm process: key, host and policy cached, script loaded
+    # given a warm process: invalidation listener connected (it clears the caches when it
+    # connects), key, host and policy cached, script loaded
+    invalidation.ensure_listener()
+    deadline = time.monotonic() + 5
+    while not invalidation.listener_connected() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert invalidation.listener_connected()
     set_policy(workspace, plan="t", burst={"limit": 100, "window": 1}, meters={"requests": {"hour": 100}})
     assert analyze(api_client, api_key[1]).status_code == HTTPStatus.OK
     redis_calls = RedisCalls(monkeypatch)

@@ -1,12 +1,14 @@
 """tenants.redis.execute: the metered path's own connection per thread, replaced when broken,
 never retried after a timeout (the command may have run)."""
 
+import os
 import threading
 import time
 
 import pytest
 import redis
 
+from tenants import process
 from tenants import redis as tenant_redis
 
 
@@ -71,3 +73,41 @@ def test_a_timeout_is_not_retried_since_the_command_may_have_run(own_redis):
         time.sleep(0.05)
     assert admin.get("counter") == b"1"
     assert tenant_redis.execute("INCR", "counter") == 2
+
+
+def test_error_replies_raise_redis_py_s_own_exceptions_and_leave_the_connection_usable(own_redis):
+    held = tenant_redis.execute("CLIENT", "ID")
+    # the metering engine reloads its script on NoScriptError (a restarted or flushed Redis)
+    with pytest.raises(redis.exceptions.NoScriptError):
+        tenant_redis.execute("EVALSHA", "0" * 40, 0)
+    tenant_redis.execute("SET", "text", "not a number")
+    with pytest.raises(redis.ResponseError, match="not an integer"):
+        tenant_redis.execute("INCR", "text")
+    assert tenant_redis.execute("CLIENT", "ID") == held
+
+
+def test_a_reply_larger_than_one_read_arrives_whole(own_redis):
+    value = bytes(range(256)) * 2048  # 512 KiB, many reads of the 64 KiB buffer
+    tenant_redis.execute("SET", "big", value)
+    assert tenant_redis.execute("GET", "big") == value
+    assert tenant_redis.execute("STRLEN", "big") == len(value)
+
+
+def test_a_forked_child_gets_its_own_connection_and_the_parent_keeps_its_own(own_redis):
+    parent = tenant_redis.execute("CLIENT", "ID")
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report its connection and pid, then leave without cleanup
+        try:
+            os.write(write, f"{tenant_redis.execute('CLIENT', 'ID')} {process.pid()} {os.getpid()}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    child_id, child_pid_seen, child_pid = os.read(read, 100).decode().split()
+    os.close(read)
+    assert int(child_id) != parent
+    assert child_pid_seen == child_pid  # tenants.process follows the fork
+    assert process.pid() == os.getpid()
+    # the child's exit did not close the parent's socket
+    assert tenant_redis.execute("CLIENT", "ID") == parent

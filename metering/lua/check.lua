@@ -34,40 +34,45 @@ gcra: admitted: the burst capacity left; refused: the capacity in use.
 extra: credits: the top-up balance (after this request when admitted); others 0.
 ]]
 
+local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
 local n = tonumber(ARGV[1])
 local base = 2 + 7 * n
 local now = tonumber(ARGV[#ARGV])
 
 -- Phase 1: would every window admit the request? One read of every counter and balance.
-local values = n > 0 and redis.call("MGET", unpack(KEYS, 3)) or {}
--- Per-window state, sized for four windows up front (growing eight tables entry by entry
--- is ~5 % of the script's time); more windows simply grow them.
-local kind, limit, cost, window = {false, false, false, false}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}
-local used, extra, next_value, from_topup = {0, 0, 0, 0}, {false, false, false, false}, {0, 0, 0, 0}, {0, 0, 0, 0}
+-- Numbers are converted once (tonumber on an argument costs more than the arithmetic).
+-- used[i]: the window's value now; after[i]: its value once this request is counted (gcra:
+-- the new theoretical arrival time; credits: units from the allowance); topup[i]: credits
+-- only, the top-up balance (units from it are cost - after[i]).
+local values = n > 0 and call("MGET", unpack(KEYS, 3)) or {}
+local limit, cost, used, after, topup = {}, {}, {}, {}, {}
 local refused_i, retry = 0, 0
 for i = 1, n do
   local j = 2 + (i - 1) * 7
-  local k, l, c, w = ARGV[j + 1], tonumber(ARGV[j + 2]), tonumber(ARGV[base + i]), tonumber(ARGV[j + 4])
-  kind[i], limit[i], cost[i], window[i] = k, l, c, w
-  local u, refuse, wait = tonumber(values[i] or 0), false, 0
-  if k == "gcra" then
+  local k, l, c = ARGV[j + 1], tonumber(ARGV[j + 2]), tonumber(ARGV[base + i])
+  local u = tonumber(values[i]) or 0
+  local wait = nil
+  if k == "fixed" then
+    after[i] = u + c
+    if u + c > l and ARGV[j + 3] == "1" then wait = tonumber(ARGV[j + 4]) - now end
+  elseif k == "gcra" then
+    local w = tonumber(ARGV[j + 4])
     local interval = w / l
     local tat = u
     if tat < now then tat = now end
     local new_tat = tat + c * interval
-    next_value[i] = new_tat
-    u = l - math.floor((w - (tat - now)) / interval)
-    if new_tat - w > now then refuse, wait = true, math.ceil(new_tat - w - now) end
-  elseif k == "fixed" then
-    if ARGV[j + 3] == "1" and u + c > l then refuse, wait = true, w - now end
+    after[i] = new_tat
+    u = l - floor((w - (tat - now)) / interval)
+    if new_tat - w > now then wait = ceil(new_tat - w - now) end
   else -- credits
-    local topup = tonumber(values[tonumber(ARGV[j + 5]) - 2] or 0)
-    local from_allowance = math.min(c, math.max(0, l - u))
-    extra[i], next_value[i], from_topup[i] = topup, from_allowance, c - from_allowance
-    if c - from_allowance > topup then refuse, wait = true, w - now end
+    local t = tonumber(values[tonumber(ARGV[j + 5]) - 2]) or 0
+    local from_allowance = l - u
+    if from_allowance > c then from_allowance = c elseif from_allowance < 0 then from_allowance = 0 end
+    after[i], topup[i] = from_allowance, t
+    if c - from_allowance > t then wait = tonumber(ARGV[j + 4]) - now end
   end
-  used[i] = u
-  if refuse and refused_i == 0 then refused_i, retry = i, wait end
+  limit[i], cost[i], used[i] = l, c, u
+  if wait and refused_i == 0 then refused_i, retry = i, wait end
 end
 
 if refused_i > 0 then
@@ -75,14 +80,14 @@ if refused_i > 0 then
   -- refusal per key and window recognisable (at most one audit event for it).
   local j = 2 + (refused_i - 1) * 7
   local marker = ARGV[j + 6]
-  if kind[refused_i] == "gcra" then marker = marker .. math.floor((now + window[refused_i]) / 1000) end
-  local first = redis.call("HSETNX", KEYS[2], marker, "1")
-  redis.call("HINCRBY", KEYS[2], ARGV[j + 7], 1)
-  redis.call("EXPIRE", KEYS[2], tonumber(ARGV[2]))
+  if ARGV[j + 1] == "gcra" then marker = marker .. floor((now + tonumber(ARGV[j + 4])) / 1000) end
+  local first = call("HSETNX", KEYS[2], marker, "1")
+  call("HINCRBY", KEYS[2], ARGV[j + 7], 1)
+  call("EXPIRE", KEYS[2], tonumber(ARGV[2]))
   local out = {0, refused_i, retry, first}
   for i = 1, n do
     out[3 + 2 * i] = used[i]
-    out[4 + 2 * i] = extra[i] or 0
+    out[4 + 2 * i] = topup[i] or 0
   end
   return out
 end
@@ -90,34 +95,36 @@ end
 -- Phase 2: admitted. Count every window and append the usage event.
 local out, flags, bit = {1, 0, 0, 0}, 0, 1
 for i = 1, n do
-  local k, key, l, before, after, topup = kind[i], KEYS[2 + i], limit[i], used[i], 0, 0
-  if k == "gcra" then
-    local w, new_tat = window[i], next_value[i]
-    redis.call("SET", key, tostring(new_tat), "PX", math.ceil(new_tat - now) + 1000)
-    after = math.floor((w - (new_tat - now)) / (w / l))
-  else
-    if k == "fixed" then
-      after = redis.call("INCRBY", key, cost[i])
-      if after == cost[i] then redis.call("PEXPIRE", key, window[i] - now + 3600000) end
-    else -- credits
-      local from_allowance = next_value[i]
-      after, topup = before, extra[i]
-      if from_allowance > 0 then
-        after = redis.call("INCRBY", key, from_allowance)
-        if after == from_allowance then redis.call("PEXPIRE", key, window[i] - now + 86400000) end
-      end
-      if from_topup[i] > 0 then
-        topup = redis.call("DECRBY", KEYS[tonumber(ARGV[2 + (i - 1) * 7 + 5])], from_topup[i])
-      end
+  local j = 2 + (i - 1) * 7
+  local k, key, l, before, value, t = ARGV[j + 1], KEYS[2 + i], limit[i], used[i], 0, 0
+  if k == "fixed" then
+    local c = cost[i]
+    value = call("INCRBY", key, c)
+    if value == c then call("PEXPIRE", key, tonumber(ARGV[j + 4]) - now + 3600000) end
+  elseif k == "gcra" then
+    local new_tat, w = after[i], tonumber(ARGV[j + 4])
+    call("SET", key, tostring(new_tat), "PX", ceil(new_tat - now) + 1000)
+    value = floor((w - (new_tat - now)) / (w / l))
+  else -- credits
+    local from_allowance, c = after[i], cost[i]
+    value, t = before, topup[i]
+    if from_allowance > 0 then
+      value = call("INCRBY", key, from_allowance)
+      if value == from_allowance then call("PEXPIRE", key, tonumber(ARGV[j + 4]) - now + 86400000) end
     end
-    if before < 0.8 * l and after >= 0.8 * l then flags = flags + bit end
-    if before < l and after >= l then flags = flags + 2 * bit end
+    if c > from_allowance then
+      t = call("DECRBY", KEYS[tonumber(ARGV[j + 5])], c - from_allowance)
+    end
+  end
+  if k ~= "gcra" then
+    if before < 0.8 * l and value >= 0.8 * l then flags = flags + bit end
+    if before < l and value >= l then flags = flags + 2 * bit end
   end
   bit = bit * 4
-  out[3 + 2 * i] = after
-  out[4 + 2 * i] = topup
+  out[3 + 2 * i] = value
+  out[4 + 2 * i] = t
 end
 out[4] = flags
 
-redis.call("XADD", KEYS[1], "*", unpack(ARGV, base + n + 1))
+call("XADD", KEYS[1], "*", unpack(ARGV, base + n + 1))
 return out

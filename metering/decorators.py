@@ -33,8 +33,7 @@ def metered(**costs):
                 resolved[meter] = int(costs[meter](request))
             decision = meter_request(request, resolved)
             response = handler(view, request, *args, **kwargs)
-            for name, value in headers.build(decision).items():
-                response[name] = value
+            headers.apply(response, decision)
             return response
 
         return wrapped

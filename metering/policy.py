@@ -12,6 +12,7 @@ A meter a policy does not name is counted but not limited.
 """
 
 import copy
+import re
 import threading
 import time
 
@@ -20,6 +21,7 @@ from django_tenants.utils import schema_context
 from tenants import invalidation
 
 WINDOWS = ("hour", "day", "month")
+_METER_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 BURST_WINDOWS = (1, 60)
 
 # The free plan's limits: what a workspace gets before billing says anything else.
@@ -50,8 +52,9 @@ def validate(policy: dict) -> dict:
             raise PolicyError("burst needs a positive integer limit and a window of 1 or 60 seconds")
         out["burst"] = {"limit": limit, "window": window}
     for meter, spec in (policy.get("meters") or {}).items():
-        if not isinstance(meter, str) or not meter.replace("_", "").isalnum() or len(meter) > 64:
-            raise PolicyError(f"meter names are letters, digits and underscores: {meter!r}")
+        # ASCII only: meter names go into response headers (metering.headers)
+        if not isinstance(meter, str) or not _METER_NAME.fullmatch(meter):
+            raise PolicyError(f"meter names are 1-64 ASCII letters, digits and underscores: {meter!r}")
         if not isinstance(spec, dict):
             raise PolicyError(f"meter {meter!r}: limits are an object")
         clean = {}

@@ -144,6 +144,24 @@ class PrivatePostgres:
             self.started = False
 
 
+def server_env(database_url: str, redis_url: str) -> dict:
+    """The environment gunicorn and the setup commands run in."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.metering.settings",
+        "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", "bench-metering-only-not-a-secret-0123456789abcdef"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "METERING_FAIL_MODE": "closed",  # a Redis failure must show as errors, never as a fast fallback
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for name in ("GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS",
+                 "GUNICORN_ACCESSLOG", "PROMETHEUS_MULTIPROC_DIR", "BENCH_ABLATE"):
+        env.pop(name, None)
+    return env
+
+
 def check(url: str, auth: str, metered: bool) -> None:
     """One request by hand: it must answer 200 (not 429), and (b) must carry the rate-limit headers."""
     headers = {"Content-Type": "application/json"}
@@ -376,19 +394,7 @@ def main() -> int:
     if private:
         redis_url = private_redis.start()
         database_url = private_pg.start(database_url.rsplit("/", 1)[1])
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.metering.settings",
-        "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", "bench-metering-only-not-a-secret-0123456789abcdef"),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": redis_url,
-        "METERING_FAIL_MODE": "closed",  # a Redis failure must show as errors, never as a fast fallback
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    for name in ("GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS",
-                 "GUNICORN_ACCESSLOG", "PROMETHEUS_MULTIPROC_DIR"):
-        env.pop(name, None)
+    env = server_env(database_url, redis_url)
 
     info = machine()
     info.update(workers=args.workers, connections=args.connections, threads=args.threads, duration=args.duration,

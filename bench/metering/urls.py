@@ -1,9 +1,16 @@
 """The public site's URLs plus the two comparison endpoints of the metering benchmark."""
 
+import os
+
 from django.urls import path
 
 from bench.metering import views
 from config import urls_public
+
+if os.environ.get("BENCH_ABLATE"):  # bench/metering/ab.py's what-if variants only
+    from bench.metering import ablations
+
+    ablations.apply(os.environ["BENCH_ABLATE"])
 
 urlpatterns = [
     path("bench/metering/bare", views.BareApi.as_view(), name="bench-metering-bare"),

@@ -1,0 +1,40 @@
+"""What-if variants of (b) for bench/metering/ab.py, never for production: each replaces one
+part of the metered path in the gunicorn it is named for (BENCH_ABLATE, comma-separated), so
+an A/B run shows what that part costs under load.
+
+  ping            engine.check sends a PING instead of the EVALSHA and answers one constant
+                  decision: (b) without the metering itself, one round trip kept
+  instant-script  the EVALSHA goes out as always (same arguments) to a script that answers a
+                  constant reply at once: what check.lua's own running time costs
+  no-headers      no rate-limit headers on the response
+"""
+
+import hashlib
+
+from metering import engine, headers
+from tenants.redis import execute
+
+NAMES = ("ping", "instant-script", "no-headers")
+INSTANT = "return {1, 0, 0, 0, 9999999, 0, 5, 0, 5, 0, 5, 0}"  # 4 windows, all admitted
+
+
+def apply(names: str) -> None:
+    chosen = {n.strip() for n in names.split(",") if n.strip()}
+    if unknown := chosen - set(NAMES):
+        raise SystemExit(f"BENCH_ABLATE: unknown {sorted(unknown)}; known: {', '.join(NAMES)}")
+    if "ping" in chosen:
+        real_check, first = engine.check, []
+
+        def check(**kwargs):
+            if not first:
+                first.append(real_check(**kwargs))
+            execute("PING")
+            return first[0]
+
+        engine.check = check
+    if "instant-script" in chosen:
+        engine._SCRIPT_SOURCE = INSTANT
+        engine._SCRIPT_SHA = hashlib.sha1(INSTANT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+        engine._plans.clear()
+    if "no-headers" in chosen:
+        headers.apply = lambda response, decision: None

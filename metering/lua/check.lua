@@ -22,8 +22,8 @@ then per window i (7 values each, starting at ARGV[3 + (i-1)*7]):
   label            "<meter>:<window>", the field refusals are counted under
 then the request's:
 ARGV[3 + 7N ...]   the cost of window i, units this request consumes, N values
-ARGV[3 + 8N ...]   the usage event's fields and values, appended only when admitted; the
-                   last is the timestamp: now, milliseconds since the epoch
+ARGV[3 + 8N]       now, milliseconds since the epoch
+ARGV[4 + 8N]       the usage event (metering/events.py), appended as field "e" only when admitted
 
 Returns {admitted, refused_window (1-based or 0), retry_after_ms, flags,
          then per window: value, extra}
@@ -37,7 +37,7 @@ extra: credits: the top-up balance (after this request when admitted); others 0.
 local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
 local n = tonumber(ARGV[1])
 local base = 2 + 7 * n
-local now = tonumber(ARGV[#ARGV])
+local now = tonumber(ARGV[base + n + 1])
 
 -- Phase 1: would every window admit the request? One read of every counter and balance.
 -- Numbers are converted once (tonumber on an argument costs more than the arithmetic).
@@ -126,5 +126,5 @@ for i = 1, n do
 end
 out[4] = flags
 
-call("XADD", KEYS[1], "*", unpack(ARGV, base + n + 1))
+call("XADD", KEYS[1], "*", "e", ARGV[base + n + 2])
 return out

@@ -3,9 +3,11 @@
 from datetime import UTC, datetime
 
 import pytest
+from django_tenants.utils import schema_context
 
-from metering import engine
-from metering.services import credits_top_up
+from metering import engine, events
+from metering.models import UsageEvent
+from metering.services import credits_top_up, drain_all
 from tenants.redis import get_redis
 from tests.metering.conftest import set_policy
 
@@ -196,8 +198,28 @@ def test_usage_event_carries_request_key_endpoint_meters_and_time(workspace, api
     engine.check(workspace=workspace, costs={"requests": 1, "tokens": 4}, request_id="req-1",
                  key=keys.get(api_key[0].key_id), endpoint="/api/v1/analyze")
     [(_id, fields)] = get_redis().xrange(f"{engine.tag(workspace.pk)}:usage")
-    assert fields == {b"rid": b"req-1", b"key": api_key[0].key_id.encode(), b"ep": b"/api/v1/analyze",
-                      b"m": b"requests=1;tokens=4", b"st": b"admitted", b"ts": str(int(clock.at * 1000)).encode()}
+    ts = str(int(clock.at * 1000))
+    assert fields == {b"e": f"req-1\t{api_key[0].key_id}\trequests=1;tokens=4\t{ts}\t/api/v1/analyze".encode()}
+    assert events.parse(fields) == {"rid": "req-1", "key": api_key[0].key_id, "ep": "/api/v1/analyze",
+                                    "m": "requests=1;tokens=4", "st": "admitted", "ts": ts}
+
+
+def test_the_drain_reads_both_event_forms_and_an_endpoint_holding_a_tab(workspace, clock):
+    # given one event in the earlier six-field form (left in a stream across an upgrade) and
+    # one in the current form whose endpoint holds a tab (a percent-decoded path)
+    stream = f"{engine.tag(workspace.pk)}:usage"
+    ts = int(clock.at * 1000)
+    get_redis().xadd(stream, {"rid": "old-1", "key": "-", "ep": "/api/v1/analyze", "m": "requests=1;tokens=2",
+                              "st": "admitted", "ts": str(ts)})
+    engine.check(workspace=workspace, costs={"requests": 1}, request_id="new-1", endpoint="/api/v1/odd\tpath")
+    # when the drain runs
+    drain_all()
+    # then every meter of both lands in the workspace's usage table, fields intact
+    with schema_context(workspace.schema_name):
+        rows = sorted(UsageEvent.objects.values_list("request_id", "key_id", "endpoint", "meter", "units"))
+    assert rows == [("new-1", "", "/api/v1/odd\tpath", "requests", 1),
+                    ("old-1", "", "/api/v1/analyze", "requests", 1), ("old-1", "", "/api/v1/analyze", "tokens", 2)]
+    assert stream_len(workspace) == 0
 
 
 def test_quota_crossings_are_reported_once_at_80_and_100_percent(workspace, clock):

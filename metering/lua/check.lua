@@ -39,33 +39,41 @@ local n = tonumber(ARGV[1])
 local base = 2 + 7 * n
 local now = tonumber(ARGV[base + n + 1])
 
--- Phase 1: would every window admit the request? One read of every counter and balance.
--- Numbers are converted once (tonumber on an argument costs more than the arithmetic).
--- used[i]: the window's value now; after[i]: its value once this request is counted (gcra:
+-- Phase 1: would every window admit the request? Calendar ("fixed") windows are counted
+-- right away (INCRBY answers the new value as a number: no read, no conversion) and
+-- uncounted below if the request is refused; burst and credits windows read their state.
+-- Each number is converted once: tonumber on an argument costs more than the arithmetic.
+-- used[i]: the window's value before this request; after[i]: its value once counted (gcra:
 -- the new theoretical arrival time; credits: units from the allowance); topup[i]: credits
--- only, the top-up balance (units from it are cost - after[i]).
-local values = n > 0 and call("MGET", unpack(KEYS, 3)) or {}
-local limit, cost, used, after, topup = {}, {}, {}, {}, {}
+-- only, the top-up balance (units from it are cost - after[i]); counted[i]: fixed, INCRBY done.
+local limit, cost, used, after, topup, counted = {}, {}, {}, {}, {}, {}
 local refused_i, retry = 0, 0
 for i = 1, n do
   local j = 2 + (i - 1) * 7
-  local k, l, c = ARGV[j + 1], tonumber(ARGV[j + 2]), tonumber(ARGV[base + i])
-  local u = tonumber(values[i]) or 0
-  local wait = nil
+  local k, key, l, c = ARGV[j + 1], KEYS[2 + i], tonumber(ARGV[j + 2]), tonumber(ARGV[base + i])
+  local u, wait = 0, nil
   if k == "fixed" then
-    after[i] = u + c
-    if u + c > l and ARGV[j + 3] == "1" then wait = tonumber(ARGV[j + 4]) - now end
+    if refused_i == 0 then
+      local v = call("INCRBY", key, c)
+      if v == c then call("PEXPIRE", key, tonumber(ARGV[j + 4]) - now + 3600000) end
+      counted[i], u, after[i] = true, v - c, v
+      if v > l and ARGV[j + 3] == "1" then wait = tonumber(ARGV[j + 4]) - now end
+    else
+      u = tonumber(call("GET", key)) or 0
+    end
   elseif k == "gcra" then
     local w = tonumber(ARGV[j + 4])
     local interval = w / l
-    local tat = u
+    local tat = tonumber(call("GET", key)) or 0
     if tat < now then tat = now end
     local new_tat = tat + c * interval
     after[i] = new_tat
     u = l - floor((w - (tat - now)) / interval)
     if new_tat - w > now then wait = ceil(new_tat - w - now) end
   else -- credits
-    local t = tonumber(values[tonumber(ARGV[j + 5]) - 2]) or 0
+    local got = call("MGET", key, KEYS[tonumber(ARGV[j + 5])])
+    local t = tonumber(got[2]) or 0
+    u = tonumber(got[1]) or 0
     local from_allowance = l - u
     if from_allowance > c then from_allowance = c elseif from_allowance < 0 then from_allowance = 0 end
     after[i], topup[i] = from_allowance, t
@@ -81,6 +89,9 @@ if refused_i > 0 then
   local j = 2 + (refused_i - 1) * 7
   local marker = ARGV[j + 6]
   if ARGV[j + 1] == "gcra" then marker = marker .. floor((now + tonumber(ARGV[j + 4])) / 1000) end
+  for i = 1, n do
+    if counted[i] then call("DECRBY", KEYS[2 + i], cost[i]) end
+  end
   local first = call("HSETNX", KEYS[2], marker, "1")
   call("HINCRBY", KEYS[2], ARGV[j + 7], 1)
   call("EXPIRE", KEYS[2], tonumber(ARGV[2]))
@@ -92,15 +103,14 @@ if refused_i > 0 then
   return out
 end
 
--- Phase 2: admitted. Count every window and append the usage event.
+-- Phase 2: admitted. Count the burst and credits windows (calendar windows were counted in
+-- phase 1), note quota crossings, append the usage event.
 local out, flags, bit = {1, 0, 0, 0}, 0, 1
 for i = 1, n do
   local j = 2 + (i - 1) * 7
   local k, key, l, before, value, t = ARGV[j + 1], KEYS[2 + i], limit[i], used[i], 0, 0
   if k == "fixed" then
-    local c = cost[i]
-    value = call("INCRBY", key, c)
-    if value == c then call("PEXPIRE", key, tonumber(ARGV[j + 4]) - now + 3600000) end
+    value = after[i]  -- counted in phase 1
   elseif k == "gcra" then
     local new_tat, w = after[i], tonumber(ARGV[j + 4])
     call("SET", key, tostring(new_tat), "PX", ceil(new_tat - now) + 1000)

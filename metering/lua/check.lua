@@ -9,21 +9,21 @@ KEYS[1]            usage stream of the workspace
 KEYS[2]            refusals hash of the workspace for the month: counts per "<meter>:<window>",
                    and one marker field per key and window (first refusal, for the audit)
 KEYS[3..2+N]       one counter key per window, then the top-up balance of each credits window
-ARGV[1]            number of windows N
-ARGV[2]            refusals hash TTL seconds
-then per window i (7 values each, starting at ARGV[3 + (i-1)*7]):
+ARGV[1]            the windows' settings, one MessagePack array (decoded by cmsgpack, so
+                   numbers arrive as numbers: a tonumber costs Redis more than the arithmetic):
+  [1] number of windows N, [2] refusals hash TTL seconds, then per window i, from [3 + (i-1)*7]:
   kind             "gcra" (burst, per key) | "fixed" (calendar window) | "credits"
   limit            requests (gcra), units (fixed), allowance (credits)
-  hard             "1" refuse over the limit, "0" admit and count the overage (soft)
+  hard             1 refuse over the limit, 0 admit and count the overage (soft)
   window           gcra: the burst window in ms; fixed/credits: when the window ends, epoch ms
   extra_key_index  index into KEYS of the top-up balance (credits) or 0
   marker           the refusal marker field of this key and window (gcra: its prefix; the
                    second the burst resets is appended)
   label            "<meter>:<window>", the field refusals are counted under
 then the request's:
-ARGV[3 + 7N ...]   the cost of window i, units this request consumes, N values
-ARGV[3 + 8N]       now, milliseconds since the epoch
-ARGV[4 + 8N]       the usage event (metering/events.py), appended as field "e" only when admitted
+ARGV[2 .. 1 + N]   the cost of window i, units this request consumes
+ARGV[2 + N]        now, milliseconds since the epoch
+ARGV[3 + N]        the usage event (metering/events.py), appended as field "e" only when admitted
 
 Returns {admitted, refused_window (1-based or 0), retry_after_ms, flags,
          then per window: value, extra}
@@ -35,9 +35,9 @@ extra: credits: the top-up balance (after this request when admitted); others 0.
 ]]
 
 local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
-local n = tonumber(ARGV[1])
-local base = 2 + 7 * n
-local now = tonumber(ARGV[base + n + 1])
+local S = cmsgpack.unpack(ARGV[1])
+local n = S[1]
+local now = tonumber(ARGV[2 + n])
 
 -- Phase 1: would every window admit the request? Calendar ("fixed") windows are counted
 -- right away (INCRBY answers the new value as a number: no read, no conversion) and
@@ -50,19 +50,19 @@ local limit, cost, used, after, topup, counted = {}, {}, {}, {}, {}, {}
 local refused_i, retry = 0, 0
 for i = 1, n do
   local j = 2 + (i - 1) * 7
-  local k, key, l, c = ARGV[j + 1], KEYS[2 + i], tonumber(ARGV[j + 2]), tonumber(ARGV[base + i])
+  local k, key, l, c = S[j + 1], KEYS[2 + i], S[j + 2], tonumber(ARGV[1 + i])
   local u, wait = 0, nil
   if k == "fixed" then
     if refused_i == 0 then
       local v = call("INCRBY", key, c)
-      if v == c then call("PEXPIRE", key, tonumber(ARGV[j + 4]) - now + 3600000) end
+      if v == c then call("PEXPIRE", key, S[j + 4] - now + 3600000) end
       counted[i], u, after[i] = true, v - c, v
-      if v > l and ARGV[j + 3] == "1" then wait = tonumber(ARGV[j + 4]) - now end
+      if v > l and S[j + 3] == 1 then wait = S[j + 4] - now end
     else
       u = tonumber(call("GET", key)) or 0
     end
   elseif k == "gcra" then
-    local w = tonumber(ARGV[j + 4])
+    local w = S[j + 4]
     local interval = w / l
     local tat = tonumber(call("GET", key)) or 0
     if tat < now then tat = now end
@@ -71,13 +71,13 @@ for i = 1, n do
     u = l - floor((w - (tat - now)) / interval)
     if new_tat - w > now then wait = ceil(new_tat - w - now) end
   else -- credits
-    local got = call("MGET", key, KEYS[tonumber(ARGV[j + 5])])
+    local got = call("MGET", key, KEYS[S[j + 5]])
     local t = tonumber(got[2]) or 0
     u = tonumber(got[1]) or 0
     local from_allowance = l - u
     if from_allowance > c then from_allowance = c elseif from_allowance < 0 then from_allowance = 0 end
     after[i], topup[i] = from_allowance, t
-    if c - from_allowance > t then wait = tonumber(ARGV[j + 4]) - now end
+    if c - from_allowance > t then wait = S[j + 4] - now end
   end
   limit[i], cost[i], used[i] = l, c, u
   if wait and refused_i == 0 then refused_i, retry = i, wait end
@@ -87,14 +87,14 @@ if refused_i > 0 then
   -- All or nothing: nothing is counted. Count the refusal; a marker makes the first
   -- refusal per key and window recognisable (at most one audit event for it).
   local j = 2 + (refused_i - 1) * 7
-  local marker = ARGV[j + 6]
-  if ARGV[j + 1] == "gcra" then marker = marker .. floor((now + tonumber(ARGV[j + 4])) / 1000) end
+  local marker = S[j + 6]
+  if S[j + 1] == "gcra" then marker = marker .. floor((now + S[j + 4]) / 1000) end
   for i = 1, n do
     if counted[i] then call("DECRBY", KEYS[2 + i], cost[i]) end
   end
   local first = call("HSETNX", KEYS[2], marker, "1")
-  call("HINCRBY", KEYS[2], ARGV[j + 7], 1)
-  call("EXPIRE", KEYS[2], tonumber(ARGV[2]))
+  call("HINCRBY", KEYS[2], S[j + 7], 1)
+  call("EXPIRE", KEYS[2], S[2])
   local out = {0, refused_i, retry, first}
   for i = 1, n do
     out[3 + 2 * i] = used[i]
@@ -108,11 +108,11 @@ end
 local out, flags, bit = {1, 0, 0, 0}, 0, 1
 for i = 1, n do
   local j = 2 + (i - 1) * 7
-  local k, key, l, before, value, t = ARGV[j + 1], KEYS[2 + i], limit[i], used[i], 0, 0
+  local k, key, l, before, value, t = S[j + 1], KEYS[2 + i], limit[i], used[i], 0, 0
   if k == "fixed" then
     value = after[i]  -- counted in phase 1
   elseif k == "gcra" then
-    local new_tat, w = after[i], tonumber(ARGV[j + 4])
+    local new_tat, w = after[i], S[j + 4]
     call("SET", key, tostring(new_tat), "PX", ceil(new_tat - now) + 1000)
     value = floor((w - (new_tat - now)) / (w / l))
   else -- credits
@@ -120,10 +120,10 @@ for i = 1, n do
     value, t = before, topup[i]
     if from_allowance > 0 then
       value = call("INCRBY", key, from_allowance)
-      if value == from_allowance then call("PEXPIRE", key, tonumber(ARGV[j + 4]) - now + 86400000) end
+      if value == from_allowance then call("PEXPIRE", key, S[j + 4] - now + 86400000) end
     end
     if c > from_allowance then
-      t = call("DECRBY", KEYS[tonumber(ARGV[j + 5])], c - from_allowance)
+      t = call("DECRBY", KEYS[S[j + 5]], c - from_allowance)
     end
   end
   if k ~= "gcra" then
@@ -136,5 +136,5 @@ for i = 1, n do
 end
 out[4] = flags
 
-call("XADD", KEYS[1], "*", "e", ARGV[base + n + 2])
+call("XADD", KEYS[1], "*", "e", ARGV[3 + n])
 return out

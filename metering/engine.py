@@ -196,7 +196,7 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     head = [b"EVALSHA", _SCRIPT_SHA, len(keys), *keys, msgpack.packb(static)]
     policy_header = ", ".join(f'"{w.name}";q={w.limit}' + (f";w={w.policy_window}" if w.policy_window else "")
                               for w in ws)
-    argc = len(head) + len(ws) + 2  # + per request: one cost per window, the time, the usage event
+    argc = len(head) + 2  # + per request: the costs and time, the usage event
     return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max([month_start] + [w.start for w in ws])),
                 float(min([month_end] + [w.end for w in ws if w.end])),
                 b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), (key_id or "-").encode(), policy_header)
@@ -231,13 +231,14 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
         key_id, key_burst = "", None
     plan = plan_for(workspace_id=workspace.pk, policy=policy, meters=tuple(costs), key_id=key_id,
                     key_burst=key_burst, at=at)
-    # The request's arguments: each window's cost, the time (epoch ms), the usage event.
-    ts = b"%d" % (at * 1000)
+    # The request's arguments: each window's cost and the time (epoch ms) as one MessagePack
+    # array (numbers arrive in the script as numbers), then the usage event.
+    now_ms = int(at * 1000)
+    numbers = msgpack.packb([*[costs[m] for m in plan.meters], now_ms])
     event = events.pack((request_id or "-").encode(), plan.event_key,
-                        ";".join([f"{m}={u}" for m, u in costs.items()]).encode() or b"-", ts,
+                        ";".join([f"{m}={u}" for m, u in costs.items()]).encode() or b"-", b"%d" % now_ms,
                         (endpoint or "-").encode())
-    command = b"%b%b$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
-        plan.head, b"".join([_bulk(costs[m]) for m in plan.meters]), len(ts), ts, len(event), event)
+    command = b"%b$%d\r\n%b\r\n$%d\r\n%b\r\n" % (plan.head, len(numbers), numbers, len(event), event)
     try:
         result = _evalsha(command)
     except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -21,9 +21,9 @@ ARGV[1]            the windows' settings, one MessagePack array (decoded by cmsg
                    second the burst resets is appended)
   label            "<meter>:<window>", the field refusals are counted under
 then the request's:
-ARGV[2 .. 1 + N]   the cost of window i, units this request consumes
-ARGV[2 + N]        now, milliseconds since the epoch
-ARGV[3 + N]        the usage event (metering/events.py), appended as field "e" only when admitted
+ARGV[2]            one MessagePack array: the cost of each window (units this request
+                   consumes), then now, milliseconds since the epoch
+ARGV[3]            the usage event (metering/events.py), appended as field "e" only when admitted
 
 Returns {admitted, refused_window (1-based or 0), retry_after_ms, flags,
          then per window: value, extra}
@@ -35,9 +35,9 @@ extra: credits: the top-up balance (after this request when admitted); others 0.
 ]]
 
 local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
-local S = cmsgpack.unpack(ARGV[1])
+local S, R = cmsgpack.unpack(ARGV[1]), cmsgpack.unpack(ARGV[2])
 local n = S[1]
-local now = tonumber(ARGV[2 + n])
+local now = R[n + 1]
 
 -- Phase 1: would every window admit the request? Calendar ("fixed") windows are counted
 -- right away (INCRBY answers the new value as a number: no read, no conversion) and
@@ -50,7 +50,7 @@ local limit, cost, used, after, topup, counted = {}, {}, {}, {}, {}, {}
 local refused_i, retry = 0, 0
 for i = 1, n do
   local j = 2 + (i - 1) * 7
-  local k, key, l, c = S[j + 1], KEYS[2 + i], S[j + 2], tonumber(ARGV[1 + i])
+  local k, key, l, c = S[j + 1], KEYS[2 + i], S[j + 2], R[i]
   local u, wait = 0, nil
   if k == "fixed" then
     if refused_i == 0 then
@@ -136,5 +136,5 @@ for i = 1, n do
 end
 out[4] = flags
 
-call("XADD", KEYS[1], "*", "e", ARGV[3 + n])
+call("XADD", KEYS[1], "*", "e", ARGV[3])
 return out

@@ -85,7 +85,6 @@ class Plan:
     valid_from: float
     valid_until: float  # the first window end (or month end: the refusals hash) after which keys change
     head: bytes  # the packed EVALSHA (RESP) up to the request's own arguments
-    event_key: bytes  # the usage event's key id ("-": none)
     policy_header: str
 
 
@@ -199,7 +198,7 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     argc = len(head) + 2  # + per request: the costs and time, the usage event
     return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max([month_start] + [w.start for w in ws])),
                 float(min([month_end] + [w.end for w in ws if w.end])),
-                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), (key_id or "-").encode(), policy_header)
+                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), policy_header)
 
 
 _plans: dict[tuple, Plan] = {}
@@ -235,9 +234,7 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
     # array (numbers arrive in the script as numbers), then the usage event.
     now_ms = int(at * 1000)
     numbers = msgpack.packb([*[costs[m] for m in plan.meters], now_ms])
-    event = events.pack((request_id or "-").encode(), plan.event_key,
-                        ";".join([f"{m}={u}" for m, u in costs.items()]).encode() or b"-", b"%d" % now_ms,
-                        (endpoint or "-").encode())
+    event = events.pack(request_id, key_id, costs, now_ms, endpoint)
     command = b"%b$%d\r\n%b\r\n$%d\r\n%b\r\n" % (plan.head, len(numbers), numbers, len(event), event)
     try:
         result = _evalsha(command)

@@ -1,4 +1,6 @@
-"""The usage event as it travels through the workspace's Redis stream.
+"""The usage event as it travels through the workspace's Redis stream: written by the
+metering check (metering/engine.py) and the fail-open replay, read by the drain
+(metering/services.py).
 
 One field, "e", whose value is the request id, key id, meters ("requests=1;tokens=4"), time
 (epoch ms) and endpoint, tab-separated, the endpoint last (a path may hold a tab; the others
@@ -10,15 +12,21 @@ Entries in the earlier six-field form (rid, key, ep, m, st, ts) are read as befo
 FIELD = "e"
 
 
-def pack(request_id: bytes, key_id: bytes, meters: bytes, ts_ms: bytes, endpoint: bytes) -> bytes:
-    return b"%b\t%b\t%b\t%b\t%b" % (request_id, key_id, meters, ts_ms, endpoint)
+def pack(request_id: str, key_id: str, costs: dict[str, int], ts_ms: int, endpoint: str) -> bytes:
+    meters = ";".join([f"{m}={u}" for m, u in costs.items()]) or "-"
+    return f"{request_id or '-'}\t{key_id or '-'}\t{meters}\t{ts_ms}\t{endpoint or '-'}".encode()
 
 
-def parse(fields: dict) -> dict[str, str]:
-    """A stream entry's fields as {rid, key, m, ts, ep, st}, from either form."""
+def parse(fields: dict) -> dict:
+    """A stream entry, either form, as {rid, key, ep, ts (epoch ms), st, meters: [(meter, units)]};
+    key and ep are "" when the event had none."""
     f = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
          for k, v in fields.items()}
     if FIELD in f:
-        rid, key, meters, ts, endpoint = f[FIELD].split("\t", 4)
-        return {"rid": rid, "key": key, "m": meters, "ts": ts, "ep": endpoint, "st": "admitted"}
-    return f
+        rid, key, m, ts, ep = f[FIELD].split("\t", 4)
+        st = "admitted"
+    else:
+        rid, key, m, ts, ep, st = f["rid"], f.get("key", ""), f.get("m", ""), f["ts"], f.get("ep", ""), f.get("st", "admitted")
+    meters = [(meter, int(units)) for meter, _, units in (p.partition("=") for p in m.split(";")) if units]
+    return {"rid": rid, "key": "" if key == "-" else key, "ep": "" if ep == "-" else ep, "ts": int(ts), "st": st,
+            "meters": meters}

@@ -91,9 +91,7 @@ def replay_spool(*, limit: int = 1000) -> int:
                 # overdraft shows up as usage and is billed as overage.
                 pipe.incrby(c["key"], c["cost"])
                 pipe.pexpire(c["key"], int(c["window_ms"]) + 3_600_000)
-            meters = ";".join(f"{m}={u}" for m, u in p["costs"].items())
-            event = events.pack(row.request_id.encode(), (p["key"] or "-").encode(), (meters or "-").encode(),
-                                str(p["ts"]).encode(), (p["ep"] or "-").encode())
+            event = events.pack(row.request_id, p["key"], p["costs"], p["ts"], p["ep"])
             pipe.xadd(f"{tag(row.workspace_id)}:usage", {events.FIELD: event})
             done += 1
         pipe.execute()
@@ -102,17 +100,10 @@ def replay_spool(*, limit: int = 1000) -> int:
 
 
 def _parse(fields: dict) -> list[dict]:
-    f = events.parse(fields)
-    at = datetime.fromtimestamp(int(f["ts"]) / 1000, tz=UTC)
-    rows = []
-    for part in (f.get("m") or "").split(";"):
-        if "=" not in part:
-            continue
-        meter, units = part.split("=", 1)
-        rows.append({"request_id": f["rid"], "key_id": "" if f.get("key") == "-" else f.get("key", ""),
-                     "endpoint": "" if f.get("ep") == "-" else f.get("ep", "")[:200], "meter": meter,
-                     "units": int(units), "status": f.get("st", "admitted"), "occurred_at": at})
-    return rows
+    e = events.parse(fields)
+    at = datetime.fromtimestamp(e["ts"] / 1000, tz=UTC)
+    return [{"request_id": e["rid"], "key_id": e["key"], "endpoint": e["ep"][:200], "meter": meter, "units": units,
+             "status": e["st"], "occurred_at": at} for meter, units in e["meters"]]
 
 
 def drain_workspace(*, workspace_id: int, schema_name: str) -> tuple[int, float]:

@@ -201,7 +201,7 @@ def test_usage_event_carries_request_key_endpoint_meters_and_time(workspace, api
     ts = str(int(clock.at * 1000))
     assert fields == {b"e": f"req-1\t{api_key[0].key_id}\trequests=1;tokens=4\t{ts}\t/api/v1/analyze".encode()}
     assert events.parse(fields) == {"rid": "req-1", "key": api_key[0].key_id, "ep": "/api/v1/analyze",
-                                    "m": "requests=1;tokens=4", "st": "admitted", "ts": ts}
+                                    "meters": [("requests", 1), ("tokens", 4)], "st": "admitted", "ts": int(ts)}
 
 
 def test_the_drain_reads_both_event_forms_and_an_endpoint_holding_a_tab(workspace, clock):

@@ -37,22 +37,11 @@ def build(decision) -> dict[str, str]:
     return headers
 
 
-_LOWER = {name: name.lower() for name in
-          ("RateLimit-Policy", "RateLimit", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")}
-
-
 def apply(response, decision) -> None:
-    """Set the headers on an admitted request's response.
-
-    Straight into the response's header store: Django's per-header checks (charset, line
-    breaks: ~9k instructions a header, 2 % of a metered request) guard against values these
-    never are (see above). A response without that store gets them the ordinary way.
-    """
-    values = build(decision)
-    store = getattr(response.headers, "_store", None)
-    if type(store) is not dict:
-        for name, value in values.items():
-            response[name] = value
-        return
-    for name, value in values.items():
-        store[_LOWER[name]] = (name, value)
+    """Set the headers on an admitted request's response, straight into its header store:
+    Django's per-header checks (charset, line breaks: ~9k instructions a header, 2 % of a
+    metered request) guard against values these never are (see above). test_headers checks
+    the result is what Django's own setting gives."""
+    store = response.headers._store
+    for name, value in build(decision).items():
+        store[name.lower()] = (name, value)

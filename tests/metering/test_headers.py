@@ -31,23 +31,6 @@ def test_applied_headers_read_back_through_django_like_set_ones(workspace):
     assert fast.has_header("ratelimit-policy")
 
 
-def test_a_response_without_django_s_header_store_gets_them_the_ordinary_way(workspace):
-    class Headers:
-        pass
-
-    class Response:
-        def __init__(self):
-            self.headers, self.set = Headers(), {}
-
-        def __setitem__(self, name, value):
-            self.set[name] = value
-
-    response = Response()
-    decision = decide(workspace)
-    headers.apply(response, decision)
-    assert response.set == headers.build(decision)
-
-
 @pytest.mark.parametrize("meter", ["tökens", "to-kens", "to kens", "a\r\nX-Injected: 1", "", "m" * 65])
 def test_a_meter_name_that_is_not_ascii_letters_digits_or_underscores_is_refused(workspace, meter):
     kept = set_policy(workspace, plan="t", meters={"requests": {"hour": 10}})

@@ -67,10 +67,9 @@ def listener_connected() -> bool:
 
 
 def max_age() -> float:
-    """How long a cached entry may be trusted right now (twice per API request: kept lean)."""
-    if _state["pid"] != process.pid():
-        ensure_listener()
-    return settings.AUTH_CACHE_TTL if _state["connected"] else STALE_LIMIT
+    """How long a cached entry may be trusted right now."""
+    ensure_listener()
+    return settings.AUTH_CACHE_TTL if listener_connected() else STALE_LIMIT
 
 
 def ensure_listener() -> None:

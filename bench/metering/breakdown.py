@@ -9,8 +9,9 @@ prepared the bench database (it reads var/bench/metering_keys.json):
 2. (b) again with one more part of the metered path replaced each time, so each difference is
    that part's cost: the metering call beyond a bare Redis round trip (engine.check replaced by a
    PING), the round trip itself (no Redis at all), the rate-limit headers, the analysis;
-3. the pieces of engine.check on their own: argument building, redis-py's packing of the
-   EVALSHA command, the round trip, a PING round trip for reference, decoding the reply.
+3. the pieces of engine.check on their own: the cached plan and what building one costs, the
+   EVALSHA round trip, a PING round trip on the same connection and through redis-py's client
+   for reference, decoding the reply, the headers.
 
 Only this process is patched, for the measurement; nothing is changed on disk.
 """

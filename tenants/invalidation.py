@@ -17,17 +17,18 @@ from django.conf import settings
 from django.db import transaction
 
 from tenants import process
-from tenants.redis import get_redis
+from tenants.redis import get_redis, new_client
 
 logger = logging.getLogger(__name__)
 
 STALE_LIMIT = 1.0
 
 
-def channel() -> str:
+def channel(client=None) -> str:
     """Pub/sub ignores Redis DB numbers: name the DB, so deployments (or test runs) sharing
     a server in different DBs don't clear each other's caches."""
-    return f"tollgate:invalidate:db{get_redis().connection_pool.connection_kwargs.get('db', 0)}"
+    client = client or get_redis()
+    return f"tollgate:invalidate:db{client.connection_pool.connection_kwargs.get('db', 0)}"
 
 _handlers: list[Callable[[str], None]] = []
 _state = {"pid": None, "connected": False}
@@ -86,11 +87,15 @@ def ensure_listener() -> None:
 
 def _listen() -> None:
     backoff = 0.1
+    # A client (and pool) of its own, only ever referenced from this thread: a daemon thread
+    # is frozen where it stands when the interpreter exits, possibly holding its pool's lock,
+    # and the process's shared client, closed at exit, must not wait for that lock forever.
+    client = new_client()
     while True:
         pubsub = None
         try:
-            pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(channel())
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(channel(client))
             # Anything published while we were away was missed: start clean.
             _dispatch("all")
             _state["connected"] = True

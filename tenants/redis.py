@@ -27,17 +27,23 @@ def get_redis() -> redis.Redis:
     if _client is None or _pid != process.pid():
         with _lock:
             if _client is None or _pid != process.pid():
-                _client = redis.Redis.from_url(
-                    settings.REDIS_URL,
-                    socket_connect_timeout=0.5,
-                    socket_timeout=1.0,
-                    health_check_interval=30,
-                    # One immediate retry (a stale pooled connection), no backoff: a dead
-                    # Redis must be noticed in milliseconds, the hot path then fails open.
-                    retry=Retry(NoBackoff(), 1),
-                )
+                _client = new_client()
                 _pid = process.pid()
     return _client
+
+
+def new_client() -> redis.Redis:
+    """A client with its own pool and the process client's settings (for a thread that holds
+    a connection for good, like the invalidation listener)."""
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=0.5,
+        socket_timeout=1.0,
+        health_check_interval=30,
+        # One immediate retry (a stale pooled connection), no backoff: a dead
+        # Redis must be noticed in milliseconds, the hot path then fails open.
+        retry=Retry(NoBackoff(), 1),
+    )
 
 
 def reset() -> None:

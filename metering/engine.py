@@ -86,6 +86,10 @@ class Plan:
     valid_until: float  # the first window end (or month end: the refusals hash) after which keys change
     head: bytes  # the packed EVALSHA (RESP) up to the request's own arguments
     policy_header: str
+    # per window, what reading the script's reply needs: (kind, limit, end (epoch s; gcra: 0),
+    # burst window in seconds (gcra; else 0)), and the start of its RateLimit state ('"hour";r=')
+    shape: tuple[tuple[str, int, float, float], ...] = ()
+    state_names: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -198,7 +202,9 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     argc = len(head) + 2  # + per request: the costs and time, the usage event
     return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max([month_start] + [w.start for w in ws])),
                 float(min([month_end] + [w.end for w in ws if w.end])),
-                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), policy_header)
+                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), policy_header,
+                tuple((w.kind, w.limit, float(w.end), w.burst_ms / 1000) for w in ws),
+                tuple(f'"{w.name}";r=' for w in ws))
 
 
 _plans: dict[tuple, Plan] = {}
@@ -247,29 +253,32 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
 def _decide(result: list, plan: Plan, at: float) -> Decision:
     """The script's reply, {admitted, refused, retry_ms, flags, then per window: value, extra},
     as a Decision."""
-    admitted, refused, retry_ms, flags = result[0], result[1], result[2], result[3]
-    remaining, resets, used, topups = [], [], [], []
-    for i, w in enumerate(plan.windows):
-        value, extra = result[4 + 2 * i], result[5 + 2 * i]
-        if w.kind == "gcra":
-            # admitted: the burst capacity left; refused: the capacity in use
-            in_use = w.limit - value if admitted else value
-            used.append(in_use)
-            remaining.append(max(0, w.limit - in_use))
-            resets.append(at + w.burst_ms / 1000 * (in_use / w.limit))
-        else:
+    admitted = result[0]
+    remaining, resets, used = [], [], []
+    topups = result[5::2]
+    for (kind, limit, end, burst_s), value, extra in zip(plan.shape, result[4::2], topups, strict=True):
+        if kind == "fixed":
             used.append(value)
-            remaining.append(max(0, w.limit - value) + (max(0, extra) if w.kind == "credits" else 0))
-            resets.append(w.end)
-        topups.append(extra)
+            remaining.append(limit - value if value < limit else 0)
+            resets.append(end)
+        elif kind == "gcra":
+            # admitted: the burst capacity left; refused: the capacity in use
+            in_use = limit - value if admitted else value
+            used.append(in_use)
+            remaining.append(limit - in_use if in_use < limit else 0)
+            resets.append(at + burst_s * in_use / limit)
+        else:  # credits: what is left of the allowance, then the top-up balance
+            used.append(value)
+            remaining.append((limit - value if value < limit else 0) + (extra if extra > 0 else 0))
+            resets.append(end)
     if admitted:
-        return Decision(True, plan, at, remaining, resets, used, topups, crossing_flags=flags)
-    index = refused - 1
+        return Decision(True, plan, at, remaining, resets, used, topups, crossing_flags=result[3])
+    index, retry_ms = result[1] - 1, result[2]
     remaining[index] = 0
     if plan.windows[index].kind == "gcra":
         resets[index] = at + retry_ms / 1000
     return Decision(False, plan, at, remaining, resets, used, topups, refused_index=index,
-                    retry_after=max(1, -(-retry_ms // 1000)), first_refusal=bool(flags))
+                    retry_after=max(1, -(-retry_ms // 1000)), first_refusal=bool(result[3]))
 
 
 # ---- Redis unreachable ---------------------------------------------------------------

@@ -8,33 +8,37 @@ Every value is ASCII without line breaks by construction: numbers, and window na
 meter names that metering.policy.validate holds to ASCII letters, digits and underscores.
 """
 
-import math
+from math import ceil, inf
+
+# (name as Django's header store keys it, name as sent), in the order the values are built
+NAMES = (("ratelimit-policy", "RateLimit-Policy"), ("ratelimit", "RateLimit"), ("x-ratelimit-limit", "X-RateLimit-Limit"),
+         ("x-ratelimit-remaining", "X-RateLimit-Remaining"), ("x-ratelimit-reset", "X-RateLimit-Reset"),
+         ("retry-after", "Retry-After"))
+
+
+def _values(decision) -> tuple[str, ...]:
+    """The value of each of NAMES (Retry-After only for a refusal); () without windows."""
+    plan = decision.plan
+    if not plan.windows:
+        return ()
+    now, remaining, resets, refused = decision.now, decision.remaining, decision.resets, decision.refused_index
+    states = []
+    tight, tightest = refused, inf
+    for i, (name, (_, limit, _, _), left, reset) in enumerate(
+            zip(plan.state_names, plan.shape, remaining, resets, strict=True)):
+        wait = reset - now
+        states.append(f"{name}{left};t={ceil(wait) if wait > 0 else 0}")
+        if refused < 0:
+            share = left / limit if limit else 0
+            if share < tightest or (share == tightest and reset < resets[tight]):
+                tight, tightest = i, share
+    values = (plan.policy_header, ", ".join(states), str(plan.shape[tight][1]), str(remaining[tight]),
+              str(ceil(resets[tight])))
+    return values + (str(decision.retry_after),) if refused >= 0 else values
 
 
 def build(decision) -> dict[str, str]:
-    windows = decision.plan.windows
-    if not windows:
-        return {}
-    now, remaining, resets, refused = decision.now, decision.remaining, decision.resets, decision.refused_index
-    states = []
-    tight, tightest = refused, math.inf
-    for i, w in enumerate(windows):
-        left, wait = remaining[i], resets[i] - now
-        states.append(f'"{w.name}";r={left};t={math.ceil(wait) if wait > 0 else 0}')
-        if refused < 0:
-            share = left / w.limit if w.limit else 0
-            if share < tightest or (share == tightest and resets[i] < resets[tight]):
-                tight, tightest = i, share
-    headers = {
-        "RateLimit-Policy": decision.plan.policy_header,
-        "RateLimit": ", ".join(states),
-        "X-RateLimit-Limit": str(windows[tight].limit),
-        "X-RateLimit-Remaining": str(remaining[tight]),
-        "X-RateLimit-Reset": str(math.ceil(resets[tight])),
-    }
-    if refused >= 0:
-        headers["Retry-After"] = str(decision.retry_after)
-    return headers
+    return {name: value for (_, name), value in zip(NAMES, _values(decision), strict=False)}  # Retry-After: refusals only
 
 
 def apply(response, decision) -> None:
@@ -43,5 +47,5 @@ def apply(response, decision) -> None:
     metered request) guard against values these never are (see above). test_headers checks
     the result is what Django's own setting gives."""
     store = response.headers._store
-    for name, value in build(decision).items():
-        store[name.lower()] = (name, value)
+    for (lower, name), value in zip(NAMES, _values(decision), strict=False):
+        store[lower] = (name, value)

@@ -6,13 +6,12 @@ workspace's schema. Zero SQL in steady state (apikeys.cache).
 
 import time
 
-from django.db import connection
 from rest_framework.authentication import BaseAuthentication
 
 from apikeys import keys, last_used
 from apikeys.cache import keys as key_cache
 from apikeys.errors import ApiKeyExpired, ApiKeyRevoked, InvalidApiKey, IpNotAllowed
-from tenants import context
+from tenants import context, db
 from tenants.errors import TenantMismatch, WorkspaceSuspended
 
 
@@ -85,7 +84,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
         request._request.workspace = workspace
         request._request.api_key = entry
-        connection.set_tenant(workspace)
+        db.connection().set_tenant(workspace)
         context.workspace_slug.set(workspace.slug)
         context.key_prefix.set(entry.prefix)
         last_used.touch(entry.pk)

@@ -25,13 +25,14 @@ class ScopePermission(BasePermission):
     """
 
     def has_permission(self, request, view):
-        needed = getattr(view, "required_scope", None) or ("read" if request.method in SAFE_METHODS else "write")
-        if isinstance(request.user, ApiKeyPrincipal):
-            if needed not in request.user.key.granted:
+        needed = getattr(view, "required_scope", None) or (
+            "read" if request._request.method in SAFE_METHODS else "write")
+        user = request.user
+        if isinstance(user, ApiKeyPrincipal):
+            if needed not in user.key.granted:
                 raise InsufficientScope(f"This key lacks the '{needed}' scope this endpoint needs.",
                                         required_scope=needed)
             return True
-        user = request.user
         if user is None or not getattr(user, "is_authenticated", False):
             return False
         tenant = getattr(request._request, "tenant", None)

@@ -308,3 +308,20 @@ def test_x_api_key_works_beside_a_proxys_basic_authorization(api_key, api_client
     # then the key in X-API-Key is still the credential
     assert response.status_code == 200
     assert response.json()["key"]["id"] == api_key[0].key_id
+
+
+# Settings read once on the request path ------------------------------------------------
+
+def test_a_changed_pepper_is_used_at_once_and_old_digests_stop_matching(api_client, api_key, settings):
+    # given a key that works with the pepper it was made under
+    _, text = api_key
+    secret = keys.parse(text).secret
+    before = keys.digest(secret)
+    assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
+    # when the pepper changes (the digest's keyed HMAC is made once and kept)
+    settings.API_KEY_PEPPER = "another-pepper-" + "p" * 40
+    # then the digest is the new pepper's, and the stored one no longer matches
+    assert keys.digest(secret) != before
+    assert not keys.matches(secret, before)
+    settings.API_KEY_PEPPER = settings.SECRET_KEY
+    assert keys.digest(secret) == before

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 from tests.ops.servers import ROOT
 
@@ -42,3 +43,23 @@ def test_a_process_exits_while_its_listener_is_still_connecting():
         raise AssertionError("the process hung at exit (the listener held the shared pool's lock)") from None
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "exiting"
+
+
+def test_max_age_follows_a_changed_setting_and_the_listeners_state(settings):
+    from tenants import invalidation
+
+    invalidation.ensure_listener()
+    deadline = time.monotonic() + 5
+    while not invalidation.listener_connected() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert invalidation.listener_connected()
+    assert invalidation.max_age() == settings.AUTH_CACHE_TTL
+    # the TTL is read once, and again when the setting changes
+    settings.AUTH_CACHE_TTL = 7
+    assert invalidation.max_age() == 7
+    # while the listener is not connected, entries are trusted for STALE_LIMIT only
+    invalidation._state["connected"] = False
+    try:
+        assert invalidation.max_age() == invalidation.STALE_LIMIT
+    finally:
+        invalidation._state["connected"] = True

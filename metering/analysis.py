@@ -65,20 +65,29 @@ def token_count(text: str) -> int:
     return len(words(text))
 
 
+@cache
+def _tables() -> tuple[dict, tuple[str, ...], dict]:
+    lex = lexicon()
+    return lex["sentiment"], tuple(lex["emotions"]), _emotion_of()
+
+
 def analyze(text: str) -> dict:
     tokens = words(text)
-    lex = lexicon()
-    score = sum(lex["sentiment"].get(w, 0) for w in tokens)
+    sentiment, emotion_names, emotion_of = _tables()
+    score = sum([sentiment.get(w, 0) for w in tokens])
     normalised = round(max(-1.0, min(1.0, score / max(3, len(tokens)) * 2)), 3)
     label = "positive" if normalised > 0.05 else "negative" if normalised < -0.05 else "neutral"
-    counts = dict.fromkeys(lex["emotions"], 0)
-    emotion_of = _emotion_of()
+    counts = dict.fromkeys(emotion_names, 0)
+    total = 0
     for w in tokens:
         for emotion in emotion_of.get(w, ()):
             counts[emotion] += 1
-    total = sum(counts.values())
-    emotions = {e: round(counts[e] / total, 3) if total else 0.0 for e in lex["emotions"]}
-    dominant = max(emotions, key=lambda e: (emotions[e], e)) if total else "neutral"
+            total += 1
+    if total:
+        emotions = {e: round(n / total, 3) for e, n in counts.items()}
+        dominant = max(emotions, key=lambda e: (emotions[e], e))
+    else:
+        emotions, dominant = dict.fromkeys(emotion_names, 0.0), "neutral"
     return {
         "words": len(tokens),
         "characters": len(text),

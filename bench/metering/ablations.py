@@ -4,6 +4,8 @@ an A/B run shows what that part costs under load.
 
   ping            engine.check sends a PING instead of the EVALSHA and answers one constant
                   decision: (b) without the metering itself, one round trip kept
+  no-redis        engine.check answers one constant decision without asking Redis: (b) with
+                  no round trip at all (what the round trip costs, against ping)
   instant-script  the EVALSHA goes out as always (same arguments) to a script that answers a
                   constant reply at once: what check.lua's own running time costs
   no-headers      no rate-limit headers on the response
@@ -14,7 +16,7 @@ import hashlib
 from metering import engine, headers
 from tenants.redis import execute
 
-NAMES = ("ping", "instant-script", "no-headers")
+NAMES = ("ping", "no-redis", "instant-script", "no-headers")
 INSTANT = "return {1, 0, 0, 0, 9999999, 0, 5, 0, 5, 0, 5, 0}"  # 4 windows, all admitted
 
 
@@ -22,13 +24,14 @@ def apply(names: str) -> None:
     chosen = {n.strip() for n in names.split(",") if n.strip()}
     if unknown := chosen - set(NAMES):
         raise SystemExit(f"BENCH_ABLATE: unknown {sorted(unknown)}; known: {', '.join(NAMES)}")
-    if "ping" in chosen:
-        real_check, first = engine.check, []
+    if chosen & {"ping", "no-redis"}:
+        real_check, first, ping = engine.check, [], "ping" in chosen
 
         def check(**kwargs):
             if not first:
                 first.append(real_check(**kwargs))
-            execute("PING")
+            if ping:
+                execute("PING")
             return first[0]
 
         engine.check = check

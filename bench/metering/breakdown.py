@@ -98,7 +98,7 @@ def main() -> None:
     key = authentication.verify(KEYS["tollgate"])
     costs = {"requests": 1, "tokens": 1}
     decision = engine.check(workspace=key.workspace, costs=costs, request_id="r" * 32, key=key, endpoint="/api/v1/analyze")
-    real_check, real_build, real_analyze = engine.check, headers.build, analysis.analyze
+    real_check, real_apply, real_analyze = engine.check, headers.apply, analysis.analyze
     client = get_redis()
 
     def ping_then_decision(**kwargs):
@@ -110,17 +110,17 @@ def main() -> None:
         b0 = row("(b) with engine.check replaced by one Redis PING + a constant decision", "/api/v1/analyze", bearer)
         engine.check = lambda **kwargs: decision
         b1 = row("(b) with engine.check replaced by a constant decision (no Redis at all)", "/api/v1/analyze", bearer)
-        headers.build = lambda d: {}
+        headers.apply = lambda response, d: None
         b2 = row("(b) ... and no rate-limit headers", "/api/v1/analyze", bearer)
         analysis.analyze = lambda text: {"words": 1}
         b3 = row("(b) ... and analyze() answering {'words': 1} (what (a) answers)", "/api/v1/analyze", bearer)
     finally:
-        engine.check, headers.build, analysis.analyze = real_check, real_build, real_analyze
+        engine.check, headers.apply, analysis.analyze = real_check, real_apply, real_analyze
     extra = b - a
     print(f"\n   (b) - (a) = {extra:.0f} us of CPU per request in the worker process, of which:")
     for label, us in (("engine.check beyond a bare round trip (args, packing, Lua, reply, decision)", b - b0),
                       ("one Redis round trip inside a request (a PING on metering's connection)", b0 - b1),
-                      ("rate-limit headers (metering/headers.py build + setting them)", b1 - b2),
+                      ("rate-limit headers (metering/headers.py: built and set)", b1 - b2),
                       ("analyze() and its larger JSON answer", b2 - b3),
                       ("the rest: key auth, scope permission, tenant switch, decorator", b3 - a)):
         print(f"  {us:7.0f} us  {100 * us / extra:4.0f} %  {label}")

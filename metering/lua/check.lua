@@ -9,21 +9,23 @@ KEYS[1]            usage stream of the workspace
 KEYS[2]            refusals hash of the workspace for the month: counts per "<meter>:<window>",
                    and one marker field per key and window (first refusal, for the audit)
 KEYS[3..2+N]       one counter key per window, then the top-up balance of each credits window
-ARGV[1]            the windows' settings, one MessagePack array (decoded by cmsgpack, so
-                   numbers arrive as numbers: a tonumber costs Redis more than the arithmetic):
-  [1] number of windows N, [2] refusals hash TTL seconds, then per window i, from [3 + (i-1)*7]:
-  kind             "gcra" (burst, per key) | "fixed" (calendar window) | "credits"
+ARGV[1]            the windows' settings, one MessagePack array of numbers (decoded by cmsgpack,
+                   so they arrive as numbers: a tonumber costs Redis more than the arithmetic):
+  [1] number of windows N, [2] refusals hash TTL seconds, then per window i, from [3 + (i-1)*5]:
+  kind             1 gcra (burst, per key) | 2 fixed (calendar window) | 3 credits
   limit            requests (gcra), units (fixed), allowance (credits)
   hard             1 refuse over the limit, 0 admit and count the overage (soft)
   window           gcra: the burst window in ms; fixed/credits: when the window ends, epoch ms
   extra_key_index  index into KEYS of the top-up balance (credits) or 0
+ARGV[2]            what a refusal records, one MessagePack array, decoded only then: per window
+                   i, from [1 + (i-1)*2]:
   marker           the refusal marker field of this key and window (gcra: its prefix; the
                    second the burst resets is appended)
   label            "<meter>:<window>", the field refusals are counted under
 then the request's:
-ARGV[2]            one MessagePack array: the cost of each window (units this request
+ARGV[3]            one MessagePack array: the cost of each window (units this request
                    consumes), then now, milliseconds since the epoch
-ARGV[3]            the usage event (metering/events.py), appended as field "e" only when admitted
+ARGV[4]            the usage event (metering/events.py), appended as field "e" only when admitted
 
 Returns {admitted, refused_window (1-based or 0), retry_after_ms, flags,
          then per window: value, extra}
@@ -35,7 +37,7 @@ extra: credits: the top-up balance (after this request when admitted); others 0.
 ]]
 
 local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
-local S, R = cmsgpack.unpack(ARGV[1]), cmsgpack.unpack(ARGV[2])
+local S, R = cmsgpack.unpack(ARGV[1]), cmsgpack.unpack(ARGV[3])
 local n = S[1]
 local now = R[n + 1]
 
@@ -49,10 +51,10 @@ local now = R[n + 1]
 local limit, cost, used, after, topup, counted = {}, {}, {}, {}, {}, {}
 local refused_i, retry = 0, 0
 for i = 1, n do
-  local j = 2 + (i - 1) * 7
+  local j = 2 + (i - 1) * 5
   local k, key, l, c = S[j + 1], KEYS[2 + i], S[j + 2], R[i]
   local u, wait = 0, nil
-  if k == "fixed" then
+  if k == 2 then -- fixed
     if refused_i == 0 then
       local v = call("INCRBY", key, c)
       if v == c then call("PEXPIRE", key, S[j + 4] - now + 3600000) end
@@ -61,7 +63,7 @@ for i = 1, n do
     else
       u = tonumber(call("GET", key)) or 0
     end
-  elseif k == "gcra" then
+  elseif k == 1 then -- gcra
     local w = S[j + 4]
     local interval = w / l
     local tat = tonumber(call("GET", key)) or 0
@@ -86,14 +88,15 @@ end
 if refused_i > 0 then
   -- All or nothing: nothing is counted. Count the refusal; a marker makes the first
   -- refusal per key and window recognisable (at most one audit event for it).
-  local j = 2 + (refused_i - 1) * 7
-  local marker = S[j + 6]
-  if S[j + 1] == "gcra" then marker = marker .. floor((now + S[j + 4]) / 1000) end
+  local j = 2 + (refused_i - 1) * 5
+  local refusal = cmsgpack.unpack(ARGV[2])
+  local marker, label = refusal[2 * refused_i - 1], refusal[2 * refused_i]
+  if S[j + 1] == 1 then marker = marker .. floor((now + S[j + 4]) / 1000) end
   for i = 1, n do
     if counted[i] then call("DECRBY", KEYS[2 + i], cost[i]) end
   end
   local first = call("HSETNX", KEYS[2], marker, "1")
-  call("HINCRBY", KEYS[2], S[j + 7], 1)
+  call("HINCRBY", KEYS[2], label, 1)
   call("EXPIRE", KEYS[2], S[2])
   local out = {0, refused_i, retry, first}
   for i = 1, n do
@@ -107,11 +110,11 @@ end
 -- phase 1), note quota crossings, append the usage event.
 local out, flags, bit = {1, 0, 0, 0}, 0, 1
 for i = 1, n do
-  local j = 2 + (i - 1) * 7
+  local j = 2 + (i - 1) * 5
   local k, key, l, before, value, t = S[j + 1], KEYS[2 + i], limit[i], used[i], 0, 0
-  if k == "fixed" then
+  if k == 2 then -- fixed
     value = after[i]  -- counted in phase 1
-  elseif k == "gcra" then
+  elseif k == 1 then -- gcra
     local new_tat, w = after[i], S[j + 4]
     call("SET", key, tostring(new_tat), "PX", ceil(new_tat - now) + 1000)
     value = floor((w - (new_tat - now)) / (w / l))
@@ -126,7 +129,7 @@ for i = 1, n do
       t = call("DECRBY", KEYS[S[j + 5]], c - from_allowance)
     end
   end
-  if k ~= "gcra" then
+  if k ~= 1 then
     if before < 0.8 * l and value >= 0.8 * l then flags = flags + bit end
     if before < l and value >= l then flags = flags + 2 * bit end
   end
@@ -136,5 +139,5 @@ for i = 1, n do
 end
 out[4] = flags
 
-call("XADD", KEYS[1], "*", "e", ARGV[3])
+call("XADD", KEYS[1], "*", "e", ARGV[4])
 return out

@@ -4,10 +4,19 @@
         @metered(requests=1, tokens=lambda request: count_tokens(request.data["text"]))
         def post(self, request): ...
 
-A cost is an int or a callable of the request. Cost callables run before metering, so
-one that rejects bad input (raising a DomainError) keeps the request from being counted.
-Admitted: the view runs and its response carries the rate-limit headers. Refused: a
-429 problem with Retry-After; nothing is counted in any window (all or nothing).
+        @metered(requests=1, tokens=from_response(lambda response: response.data["usage"]["tokens"]))
+        def put(self, request): ...
+
+A cost is an int, a callable of the request, or `from_response(callable of the response)`.
+Cost callables of the request run before metering, so one that rejects bad input (raising a
+DomainError) keeps the request from being counted. Admitted: the view runs and its response
+carries the rate-limit headers. Refused: a 429 problem with Retry-After; nothing is counted in
+any window (all or nothing).
+
+A cost read from the response needs the view to have run: then the view runs first, and the
+request is checked and counted after it, still in one round trip and all or nothing. A refusal
+then answers the 429 and drops the view's response, so what the view did is not billed. A
+view whose work must not happen at all past a quota keeps its costs request-based.
 """
 
 import logging
@@ -19,20 +28,46 @@ from metering.errors import MeteringUnavailable, refusal_error
 logger = logging.getLogger(__name__)
 
 
+class from_response:  # noqa: N801 - reads as a marker in the decorator's arguments
+    """A cost read from the view's response: `tokens=from_response(lambda response: ...)`."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, read) -> None:
+        if not callable(read):
+            raise TypeError("from_response(...) takes a callable of the response")
+        self.read = read
+
+
+def _units(meter: str, value) -> int:
+    units = int(value)
+    if units < 0:
+        raise ValueError(f"@metered({meter}=...): the cost came out negative ({units})")
+    return units
+
+
 def metered(**costs):
     for meter, cost in costs.items():
-        if not callable(cost) and (not isinstance(cost, int) or cost < 0):
-            raise TypeError(f"@metered({meter}=...): a cost is a non-negative int or a callable of the request")
+        if not callable(cost) and not isinstance(cost, from_response) and (not isinstance(cost, int) or cost < 0):
+            raise TypeError(f"@metered({meter}=...): a cost is a non-negative int, a callable of the request "
+                            "or from_response(callable of the response)")
     computed = tuple(meter for meter, cost in costs.items() if callable(cost))
+    after = tuple(meter for meter, cost in costs.items() if isinstance(cost, from_response))
 
     def decorator(handler):
         @wraps(handler)
         def wrapped(view, request, *args, **kwargs):
             resolved = dict(costs)
             for meter in computed:
-                resolved[meter] = int(costs[meter](request))
-            decision = meter_request(request, resolved)
-            response = handler(view, request, *args, **kwargs)
+                resolved[meter] = _units(meter, costs[meter](request))
+            if after:
+                response = handler(view, request, *args, **kwargs)
+                for meter in after:
+                    resolved[meter] = _units(meter, costs[meter].read(response))
+                decision = meter_request(request, resolved)
+            else:
+                decision = meter_request(request, resolved)
+                response = handler(view, request, *args, **kwargs)
             headers.apply(response, decision)
             return response
 

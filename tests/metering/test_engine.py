@@ -274,6 +274,6 @@ def test_metered_refuses_a_cost_that_is_neither_a_count_nor_a_callable():
     from metering.decorators import metered
 
     for bad in ("1", -1, 1.5, None):
-        with pytest.raises(TypeError, match="non-negative int or a callable"):
+        with pytest.raises(TypeError, match="non-negative int, a callable of the request"):
             metered(requests=bad)
     assert callable(metered(requests=1, tokens=lambda request: 3))

@@ -86,10 +86,7 @@ class Plan:
     valid_until: float  # the first window end (or month end: the refusals hash) after which keys change
     head: bytes  # the packed EVALSHA (RESP) up to the request's own arguments
     policy_header: str
-    # per window, what reading the script's reply needs: (kind, limit, end (epoch s; gcra: 0),
-    # burst window in seconds (gcra; else 0)), and the start of its RateLimit state ('"hour";r=')
-    shape: tuple[tuple[str, int, float, float], ...] = ()
-    state_names: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()  # per window, the start of its RateLimit state: '"hour";r='
 
 
 @dataclass(slots=True)
@@ -209,7 +206,6 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max([month_start] + [w.start for w in ws])),
                 float(min([month_end] + [w.end for w in ws if w.end])),
                 b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), policy_header,
-                tuple((w.kind, w.limit, float(w.end), w.burst_ms / 1000) for w in ws),
                 tuple(f'"{w.name}";r=' for w in ws))
 
 
@@ -262,21 +258,22 @@ def _decide(result: list, plan: Plan, at: float) -> Decision:
     admitted = result[0]
     remaining, resets, used = [], [], []
     topups = result[5::2]
-    for (kind, limit, end, burst_s), value, extra in zip(plan.shape, result[4::2], topups, strict=True):
+    for w, value, extra in zip(plan.windows, result[4::2], topups, strict=True):
+        kind, limit = w.kind, w.limit
         if kind == "fixed":
             used.append(value)
             remaining.append(limit - value if value < limit else 0)
-            resets.append(end)
+            resets.append(w.end)
         elif kind == "gcra":
             # admitted: the burst capacity left; refused: the capacity in use
             in_use = limit - value if admitted else value
             used.append(in_use)
             remaining.append(limit - in_use if in_use < limit else 0)
-            resets.append(at + burst_s * in_use / limit)
+            resets.append(at + w.burst_ms / 1000 * in_use / limit)
         else:  # credits: what is left of the allowance, then the top-up balance
             used.append(value)
             remaining.append((limit - value if value < limit else 0) + (extra if extra > 0 else 0))
-            resets.append(end)
+            resets.append(w.end)
     if admitted:
         return Decision(True, plan, at, remaining, resets, used, topups, crossing_flags=result[3])
     index, retry_ms = result[1] - 1, result[2]

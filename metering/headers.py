@@ -24,15 +24,14 @@ def _values(decision) -> tuple[str, ...]:
     now, remaining, resets, refused = decision.now, decision.remaining, decision.resets, decision.refused_index
     states = []
     tight, tightest = refused, inf
-    for i, (name, (_, limit, _, _), left, reset) in enumerate(
-            zip(plan.state_names, plan.shape, remaining, resets, strict=True)):
+    for i, (name, w, left, reset) in enumerate(zip(plan.state_names, plan.windows, remaining, resets, strict=True)):
         wait = reset - now
         states.append(f"{name}{left};t={ceil(wait) if wait > 0 else 0}")
         if refused < 0:
-            share = left / limit if limit else 0
+            share = left / w.limit if w.limit else 0
             if share < tightest or (share == tightest and reset < resets[tight]):
                 tight, tightest = i, share
-    values = (plan.policy_header, ", ".join(states), str(plan.shape[tight][1]), str(remaining[tight]),
+    values = (plan.policy_header, ", ".join(states), str(plan.windows[tight].limit), str(remaining[tight]),
               str(ceil(resets[tight])))
     return values + (str(decision.retry_after),) if refused >= 0 else values
 

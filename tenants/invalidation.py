@@ -8,18 +8,14 @@ for at most STALE_LIMIT seconds, and on (re)connect every cache is cleared, sinc
 messages sent meanwhile were missed.
 """
 
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import transaction
-from django.dispatch import receiver
 
-from tenants import process
+from tenants import hot_settings, process
 from tenants.redis import get_redis, new_client
 
 logger = logging.getLogger(__name__)
@@ -73,22 +69,8 @@ def listener_connected() -> bool:
 def max_age() -> float:
     """How long a cached entry may be trusted right now: AUTH_CACHE_TTL while this process's
     listener is connected, else STALE_LIMIT (starting the listener if this process has none)."""
-    if _state["pid"] != process.pid():
-        ensure_listener()
-    return _ttl() if listener_connected() else STALE_LIMIT
-
-
-@functools.cache
-def _ttl() -> float:
-    # Read once: reading a Django setting costs ~4k instructions, and this is asked twice per
-    # metered request. Tests that change it send setting_changed.
-    return settings.AUTH_CACHE_TTL
-
-
-@receiver(setting_changed)
-def _setting_changed(*, setting: str, **kwargs) -> None:
-    if setting == "AUTH_CACHE_TTL":
-        _ttl.cache_clear()
+    ensure_listener()
+    return hot_settings.get("AUTH_CACHE_TTL") if listener_connected() else STALE_LIMIT
 
 
 def ensure_listener() -> None:

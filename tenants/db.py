@@ -2,9 +2,9 @@
 
 `django.db.connection` is a proxy that finds the thread's connection through asgiref's Local
 on every attribute read (~18k instructions: a generator-based context manager and an asyncio
-check), more than the schema switch it is used for on the metered path. A thread's connection
-object (the DatabaseWrapper, whatever state its socket is in) is the same for the thread's
-whole life, so it is looked up once per thread.
+check), more than the schema switches it is used for on every request (tenant middleware, key
+authentication). A thread's connection object (the DatabaseWrapper, whatever state its socket is
+in) is the same for the thread's whole life, so it is looked up once per thread.
 """
 
 import threading

@@ -6,11 +6,10 @@ closed: an unknown host is a 404, never a 500 and never the public site.
 """
 
 from django.conf import settings
-from django.db import connection
 from django.shortcuts import render
 from django.urls import set_urlconf
 
-from tenants import context
+from tenants import context, db
 from tenants.problems import problem
 from tenants.selectors import normalize_host, workspace_for_host
 
@@ -24,6 +23,7 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        connection = db.connection()
         connection.set_schema_to_public()
         hostname = normalize_host(request._get_raw_host())
         workspace = workspace_for_host(hostname) if hostname else None

@@ -65,15 +65,10 @@ def token_count(text: str) -> int:
     return len(words(text))
 
 
-@cache
-def _tables() -> tuple[dict, tuple[str, ...], dict]:
-    lex = lexicon()
-    return lex["sentiment"], tuple(lex["emotions"]), _emotion_of()
-
-
 def analyze(text: str) -> dict:
     tokens = words(text)
-    sentiment, emotion_names, emotion_of = _tables()
+    lex, emotion_of = lexicon(), _emotion_of()
+    sentiment, emotion_names = lex["sentiment"], lex["emotions"]
     score = sum([sentiment.get(w, 0) for w in tokens])
     normalised = round(max(-1.0, min(1.0, score / max(3, len(tokens)) * 2)), 3)
     label = "positive" if normalised > 0.05 else "negative" if normalised < -0.05 else "neutral"

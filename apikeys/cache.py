@@ -40,7 +40,7 @@ class CachedKey:
     # revoked_at / expires_at as epoch seconds (inf: never), compared with time.time() per request
     revoked_ts: float = math.inf
     expires_ts: float = math.inf
-    prefix: str = ""  # tg_<env>_<id>, what logs and the dashboard show of a key
+    prefix: str = field(init=False, default="")  # tg_<env>_<id>, made from environment and key_id
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", f"tg_{self.environment}_{self.key_id}")

@@ -85,16 +85,16 @@ def prioritise(pid: int, nice: int) -> None:
 class Gunicorn:
     """config.wsgi under deploy/gunicorn.conf.py on 127.0.0.1:<port>, in its own process group."""
 
-    def __init__(self, env: dict, port: int, workers: int, log_path: Path, nice: int = 0) -> None:
+    def __init__(self, env: dict, port: int, workers: int, log_path: Path, nice: int = 0, root: Path = ROOT) -> None:
         self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
-        self.port, self.workers, self.log_path, self.nice = port, workers, log_path, nice
+        self.port, self.workers, self.log_path, self.nice, self.root = port, workers, log_path, nice, root
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         with self.log_path.open("w") as log_file:
             self.proc = subprocess.Popen(
                 [PY, "-m", "gunicorn", "config.wsgi:application", "-c", "deploy/gunicorn.conf.py"],
-                cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=self.root, env=self.env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         prioritise(self.proc.pid, self.nice)  # workers are forked from the arbiter: same group
         wait_port(self.port, 60)
         deadline = time.monotonic() + 60

@@ -4,7 +4,12 @@
 
 Each argument NAME:ABLATIONS starts one gunicorn (as bench/metering/run.py does: same
 settings, 4 sync workers) with BENCH_ABLATE=ABLATIONS (bench/metering/ablations.py; empty:
-the product as it is), all on one private Redis and PostgreSQL at nice -20. wrk then drives
+the product as it is), all on one private Redis and PostgreSQL at nice -20. --tree NAME=PATH
+serves variant NAME from another checkout (the same database schema), e.g. the last commit:
+
+    git worktree add /tmp/tollgate-head HEAD
+    .venv/bin/python -m bench.metering.ab head: new: --tree head=/tmp/tollgate-head
+ wrk then drives
 (a) and (b) of every gunicorn in turn, rounds interleaved and alternating, so each variant's
 (b)/(a) comes from its own (a) measured seconds apart, and each variant's (b) is compared
 with the first's round by round. Only one gunicorn is busy at a time. Root only (--nice).
@@ -14,8 +19,9 @@ import argparse
 import atexit
 import json
 import statistics
+from pathlib import Path
 
-from bench.harness import VAR, Gunicorn, ensure_database, free_port, log, run_python
+from bench.harness import ROOT, VAR, Gunicorn, ensure_database, free_port, log, run_python
 from bench.metering.run import PrivatePostgres, PrivateRedis, check, server_env, wrk
 
 NICE = 20
@@ -26,8 +32,13 @@ def main() -> None:
     parser.add_argument("variants", nargs="+", help="NAME:ABLATIONS, e.g. base: or instant:instant-script")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
+                        help="serve variant NAME from the checkout at PATH (repeatable)")
     args = parser.parse_args()
     variants = dict(v.split(":", 1) if ":" in v else (v, "") for v in args.variants)
+    trees = {name: Path(path).resolve() for name, _, path in (t.partition("=") for t in args.tree)}
+    if unknown := set(trees) - set(variants):
+        raise SystemExit(f"--tree names no variant: {sorted(unknown)}")
 
     redis, postgres = PrivateRedis(NICE), PrivatePostgres(NICE)
     atexit.register(redis.stop)
@@ -45,7 +56,8 @@ def main() -> None:
     try:
         for name, ablations in variants.items():
             port = free_port()
-            server = Gunicorn({**env, "BENCH_ABLATE": ablations}, port, 4, VAR / f"metering-ab-{name}.log", nice=NICE)
+            server = Gunicorn({**env, "BENCH_ABLATE": ablations}, port, 4, VAR / f"metering-ab-{name}.log", nice=NICE,
+                              root=trees.get(name, ROOT))
             server.start()
             servers[name] = (server, f"http://127.0.0.1:{port}")
         targets = [(v, e) for v in variants for e in endpoints]

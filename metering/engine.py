@@ -84,7 +84,9 @@ class Plan:
     meters: tuple[str, ...]  # the meter of each window, to pick its cost
     valid_from: float
     valid_until: float  # the first window end (or month end: the refusals hash) after which keys change
-    head: bytes  # the packed EVALSHA (RESP) up to the request's own arguments
+    head: bytes  # the packed EVALSHA (RESP) up to its arguments
+    windows_packed: bytes  # check.lua's ARGV[1] begins with this (MessagePack) ...
+    refusal_packed: bytes  # ... and ends with this, the request's numbers between them
     policy_header: str
     state_names: tuple[str, ...] = ()  # per window, the start of its RateLimit state: '"hour";r='
 
@@ -192,21 +194,21 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
         if w.extra_key:
             keys.append(w.extra_key)
             extra_index = len(keys)
-        static += [_KINDS[w.kind], w.limit, 1 if w.hard else 0,
-                   w.burst_ms if w.kind == "gcra" else w.end * 1000, extra_index]
+        static += [_KINDS[w.kind], w.limit, 1 if w.hard else 0, w.burst_ms if w.kind == "gcra" else w.end * 1000,
+                   str(w.burst_ms + 1000) if w.kind == "gcra" else extra_index]
         refusal += [f"mark:{key_id or '-'}:{w.name}:" + ("" if w.kind == "gcra" else str(w.end)),
                     f"{w.meter}:{w.window}"]
-    # Numbers as one argument, decoded in the script by cmsgpack: each argument costs Redis ~1k
-    # instructions and each tonumber ~2k; the strings a refusal records in another, decoded
-    # only on a refusal (each string decoded costs ~0.5k) (bench/README.md).
-    head = [b"EVALSHA", _SCRIPT_SHA, len(keys), *keys, msgpack.packb(static), msgpack.packb(refusal)]
+    # The windows' numbers and the strings a refusal records are packed here, once; each
+    # request packs its own numbers between them (check.lua decodes the strings only on a
+    # refusal: each string decoded costs Redis ~0.5k instructions) (bench/README.md).
+    head = [b"EVALSHA", _SCRIPT_SHA, len(keys), *keys]
     policy_header = ", ".join(f'"{w.name}";q={w.limit}' + (f";w={w.policy_window}" if w.policy_window else "")
                               for w in ws)
-    argc = len(head) + 2  # + per request: the costs and time, the usage event
+    argc = len(head) + 2  # + per request: the MessagePack argument, the usage event
     return Plan(policy, tuple(ws), tuple(w.meter for w in ws), float(max([month_start] + [w.start for w in ws])),
                 float(min([month_end] + [w.end for w in ws if w.end])),
-                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), policy_header,
-                tuple(f'"{w.name}";r=' for w in ws))
+                b"*%d\r\n" % argc + b"".join(_bulk(v) for v in head), msgpack.packb(static), msgpack.packb(refusal),
+                policy_header, tuple(f'"{w.name}";r=' for w in ws))
 
 
 _plans: dict[tuple, Plan] = {}
@@ -238,18 +240,25 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
         key_id, key_burst = "", None
     plan = plan_for(workspace_id=workspace.pk, policy=policy, meters=tuple(costs), key_id=key_id,
                     key_burst=key_burst, at=at)
-    # The request's arguments: each window's cost and the time (epoch ms) as one MessagePack
-    # array (numbers arrive in the script as numbers), then the usage event.
     now_ms = int(at * 1000)
-    numbers = msgpack.packb([*[costs[m] for m in plan.meters], now_ms])
-    event = events.pack(request_id, key_id, costs, now_ms, endpoint)
-    command = b"%b$%d\r\n%b\r\n$%d\r\n%b\r\n" % (plan.head, len(numbers), numbers, len(event), event)
     try:
-        result = _evalsha(command)
+        result = _evalsha(command(plan, costs, events.pack(request_id, key_id, costs, now_ms, endpoint), now_ms))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return _degraded(exc, workspace=workspace, plan=plan, costs=costs, request_id=request_id,
                          key_id=key_id, endpoint=endpoint, at=at)
     return _decide(result, plan, at)
+
+
+def command(plan: Plan, costs: dict[str, int], event: bytes, now_ms: int) -> bytes:
+    """The EVALSHA in RESP: the plan's head, then ARGV[1], the windows' numbers, the request's
+    (each window's cost and the time, epoch ms, then the costs again as strings: one
+    MessagePack array, so numbers arrive in the script as numbers) and the refusal strings;
+    ARGV[2], the usage event."""
+    units = [costs[m] for m in plan.meters]
+    numbers = msgpack.packb([*units, now_ms, *map(str, units)])
+    a, b = plan.windows_packed, plan.refusal_packed
+    return b"%b$%d\r\n%b%b%b\r\n$%d\r\n%b\r\n" % (plan.head, len(a) + len(numbers) + len(b), a, numbers, b,
+                                                       len(event), event)
 
 
 def _decide(result: list, plan: Plan, at: float) -> Decision:

@@ -175,6 +175,60 @@ def test_credits_refill_at_the_start_of_the_month_and_top_ups_carry_over(workspa
     assert decision.admitted and decision.checks[0].topup == 1
 
 
+def test_every_counter_key_expires_after_its_window(workspace, api_key, clock):
+    # Redis keeps nothing forever: each counter lives until its window ends plus a margin
+    # (an hour for calendar windows, a day for credits), a burst key while its state matters
+    from apikeys.cache import keys
+
+    set_policy(workspace, plan="t", burst={"limit": 5, "window": 1},
+               meters={"requests": {"hour": 10}, "analysis_runs": {"credits": 5}})
+    decision = run(workspace, key=keys.get(api_key[0].key_id), requests=1, analysis_runs=1)
+    burst, hour, credits = decision.checks
+    redis = get_redis()
+    hour_ttl = (hour.end - clock.at) * 1000 + 3_600_000
+    assert 0 < redis.pttl(burst.key) <= 1000 + 1000
+    assert redis.pttl(hour.key) == pytest.approx(hour_ttl, abs=50)
+    assert redis.pttl(credits.key) == pytest.approx((credits.end - clock.at) * 1000 + 86_400_000, abs=50)
+    # a key counted again later keeps the expiry it was given first
+    clock.advance(1)
+    run(workspace, key=keys.get(api_key[0].key_id), requests=1, analysis_runs=1)
+    assert redis.pttl(hour.key) == pytest.approx(hour_ttl, abs=50)
+
+
+def test_more_windows_than_the_script_preallocates_are_checked_counted_and_given_back(workspace, api_key, clock):
+    # check.lua makes its tables for up to 8 windows; this request is checked against 11:
+    # burst, 3 meters x hour/day/month, and a credits allowance, in that order
+    from apikeys.cache import keys
+
+    key = keys.get(api_key[0].key_id)
+    set_policy(workspace, plan="t", burst={"limit": 10, "window": 1}, meters={
+        "requests": {"hour": 5, "day": 50, "month": 500},
+        "tokens": {"hour": 100, "day": 400, "month": 4000},
+        "pages": {"hour": 30, "day": 300, "month": 3000},
+        "analysis_runs": {"credits": 9},
+    })
+    costs = {"requests": 1, "tokens": 10, "pages": 1, "analysis_runs": 2}
+    ok = run(workspace, key=key, **costs)
+    assert ok.admitted and len(ok.checks) == 11
+    assert {c.name: c.used for c in ok.checks[1:]} == {
+        "hour": 1, "day": 1, "month": 1, "tokens-hour": 10, "tokens-day": 10, "tokens-month": 10,
+        "pages-hour": 1, "pages-day": 1, "pages-month": 1, "analysis_runs-credits": 2}
+    assert ok.checks[0].name == "burst" and ok.checks[0].remaining == 9
+    assert all(run(workspace, key=key, **costs).admitted for _ in range(3))
+    # when the 11th window (the credits: 1 of 9 left, 2 asked) refuses, after phase 1 counted
+    # the 9 calendar windows before it...
+    refused = run(workspace, key=key, **costs)
+    assert not refused.admitted and refused.refused.name == "analysis_runs-credits"
+    assert refused.checks[-1].used == 8 and refused.first_refusal
+    # ...it leaves nothing counted in any of them
+    after = run(workspace, key=key, requests=1, tokens=0, pages=0, analysis_runs=0)
+    assert after.admitted
+    assert {c.name: c.used for c in after.checks[1:]} == {
+        "hour": 5, "day": 5, "month": 5, "tokens-hour": 40, "tokens-day": 40, "tokens-month": 40,
+        "pages-hour": 4, "pages-day": 4, "pages-month": 4, "analysis_runs-credits": 8}
+    assert stream_len(workspace) == 5
+
+
 @pytest.mark.parametrize("units", [0, -1, "3"])
 def test_top_up_refuses_non_positive_or_non_integer_units(workspace, units):
     from tenants.errors import InvalidInput

@@ -9,6 +9,8 @@ an A/B run shows what that part costs under load.
   instant-script  the EVALSHA goes out as always (same arguments) to a script that answers a
                   constant reply at once: what check.lua's own running time costs
   no-headers      no rate-limit headers on the response
+  hdr-compute-only  the header values are computed but not set (what setting and sending costs)
+  hdr-short       the five headers set with one-character values (what their length costs)
 """
 
 import hashlib
@@ -16,7 +18,7 @@ import hashlib
 from metering import engine, headers
 from tenants.redis import execute
 
-NAMES = ("ping", "no-redis", "instant-script", "no-headers")
+NAMES = ("ping", "no-redis", "instant-script", "no-headers", "hdr-compute-only", "hdr-short")
 INSTANT = "return {1, 0, 0, 0, 9999999, 0, 5, 0, 5, 0, 5, 0}"  # 4 windows, all admitted
 
 
@@ -41,3 +43,12 @@ def apply(names: str) -> None:
         engine._plans.clear()
     if "no-headers" in chosen:
         headers.apply = lambda response, decision: None
+    if "hdr-compute-only" in chosen:
+        headers.apply = lambda response, decision: headers._values(decision)
+    if "hdr-short" in chosen:
+
+        def short(response, decision):
+            store = response.headers._store
+            for (lower, name), _value in zip(headers.NAMES, headers._values(decision), strict=False):
+                store[lower] = (name, "1")
+        headers.apply = short

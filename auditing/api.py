@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +21,7 @@ from apikeys.errors import InsufficientScope
 from apikeys.permissions import ScopePermission
 from auditing import exports, selectors, services
 from auditing.filters import AuditFilterForm, parse_limit
+from config.renderers import JSONRenderer
 from tenants.errors import InvalidInput
 
 FORMATS = ("json", *exports.FORMATS)

@@ -96,7 +96,7 @@ if refused_i > 0 then
   -- one). Count the refusal; a marker makes the first refusal per key and window
   -- recognisable (at most one audit event for it).
   for i = 1, refused_i do
-    if S[3 + (i - 1) * 5] == 2 then call("DECRBY", KEYS[2 + i], R[i]) end
+    if S[3 + (i - 1) * 5] == 2 then call("DECRBY", KEYS[2 + i], R[n + 1 + i]) end
   end
   local j = 3 + (refused_i - 1) * 5
   local _, refusal = cmsgpack.unpack_one(ARGV[1], offset)

@@ -9,10 +9,11 @@ serves variant NAME from another checkout (the same database schema), e.g. the l
 
     git worktree add /tmp/tollgate-head HEAD
     .venv/bin/python -m bench.metering.ab head: new: --tree head=/tmp/tollgate-head
- wrk then drives
-(a) and (b) of every gunicorn in turn, rounds interleaved and alternating, so each variant's
-(b)/(a) comes from its own (a) measured seconds apart, and each variant's (b) is compared
-with the first's round by round. Only one gunicorn is busy at a time. Root only (--nice).
+
+wrk then drives (a) and (b) of every gunicorn in turn, rounds interleaved and alternating, so
+each variant's (b)/(a) comes from its own (a) measured seconds apart, and each variant's (b)
+is compared with the first's round by round. Only one gunicorn is busy at a time. Root only
+(--nice).
 """
 
 import argparse
@@ -22,6 +23,7 @@ import statistics
 from pathlib import Path
 
 from bench.harness import ROOT, VAR, Gunicorn, ensure_database, free_port, log, run_python
+from bench.metering import ablations
 from bench.metering.run import PrivatePostgres, PrivateRedis, check, server_env, wrk
 
 NICE = 20
@@ -54,16 +56,16 @@ def main() -> None:
     endpoints = {"a": ("/bench/metering/bare", ""), "b": ("/api/v1/analyze", f"Bearer {keys['tollgate']}")}
     servers: dict[str, tuple[Gunicorn, str]] = {}
     try:
-        for name, ablations in variants.items():
+        for name, ablate in variants.items():
             port = free_port()
-            server = Gunicorn({**env, "BENCH_ABLATE": ablations}, port, 4, VAR / f"metering-ab-{name}.log", nice=NICE,
+            server = Gunicorn({**env, "BENCH_ABLATE": ablate}, port, 4, VAR / f"metering-ab-{name}.log", nice=NICE,
                               root=trees.get(name, ROOT))
             server.start()
             servers[name] = (server, f"http://127.0.0.1:{port}")
         targets = [(v, e) for v in variants for e in endpoints]
         for v, e in targets:
             url, auth = servers[v][1] + endpoints[e][0], endpoints[e][1]
-            check(url, auth, metered=(e == "b" and not {"no-headers", "hdr-compute-only"} & set(variants[v].split(","))))
+            check(url, auth, metered=(e == "b" and not ablations.HEADERLESS & ablations.chosen(variants[v])))
             wrk(url, auth, duration=3, connections=16, threads=2, nice=NICE)  # warm-up
         rates: dict[tuple[str, str], list[float]] = {t: [] for t in targets}
         for r in range(args.rounds):

@@ -15,19 +15,29 @@ an A/B run shows what that part costs under load.
 
 import hashlib
 
-from metering import engine, headers
-from tenants.redis import execute
-
 NAMES = ("ping", "no-redis", "instant-script", "no-headers", "hdr-compute-only", "hdr-short")
 INSTANT = "return {1, 0, 0, 0, 9999999, 0, 5, 0, 5, 0, 5, 0}"  # 4 windows, all admitted
 
 
+HEADERLESS = {"no-headers", "hdr-compute-only"}  # variants whose (b) answers without rate-limit headers
+
+
+def chosen(names: str) -> set[str]:
+    """The ablations named in BENCH_ABLATE's comma-separated form."""
+    return {n.strip() for n in names.split(",") if n.strip()}
+
+
 def apply(names: str) -> None:
-    chosen = {n.strip() for n in names.split(",") if n.strip()}
-    if unknown := chosen - set(NAMES):
+    """Patch this (Django-ready) process for the named ablations; the module itself imports
+    without Django, for ab.py's own use of NAMES, HEADERLESS and chosen()."""
+    from metering import engine, headers
+    from tenants.redis import execute
+
+    picked = chosen(names)
+    if unknown := picked - set(NAMES):
         raise SystemExit(f"BENCH_ABLATE: unknown {sorted(unknown)}; known: {', '.join(NAMES)}")
-    if chosen & {"ping", "no-redis"}:
-        real_check, first, ping = engine.check, [], "ping" in chosen
+    if picked & {"ping", "no-redis"}:
+        real_check, first, ping = engine.check, [], "ping" in picked
 
         def check(**kwargs):
             if not first:
@@ -37,15 +47,15 @@ def apply(names: str) -> None:
             return first[0]
 
         engine.check = check
-    if "instant-script" in chosen:
+    if "instant-script" in picked:
         engine._SCRIPT_SOURCE = INSTANT
         engine._SCRIPT_SHA = hashlib.sha1(INSTANT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
         engine._plans.clear()
-    if "no-headers" in chosen:
+    if "no-headers" in picked:
         headers.apply = lambda response, decision: None
-    if "hdr-compute-only" in chosen:
+    if "hdr-compute-only" in picked:
         headers.apply = lambda response, decision: headers._values(decision)
-    if "hdr-short" in chosen:
+    if "hdr-short" in picked:
 
         def short(response, decision):
             store = response.headers._store

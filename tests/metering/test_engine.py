@@ -187,12 +187,12 @@ def test_every_counter_key_expires_after_its_window(workspace, api_key, clock):
     redis = get_redis()
     hour_ttl = (hour.end - clock.at) * 1000 + 3_600_000
     assert 0 < redis.pttl(burst.key) <= 1000 + 1000
-    assert redis.pttl(hour.key) == pytest.approx(hour_ttl, abs=50)
-    assert redis.pttl(credits.key) == pytest.approx((credits.end - clock.at) * 1000 + 86_400_000, abs=50)
+    assert redis.pttl(hour.key) == pytest.approx(hour_ttl, abs=500)
+    assert redis.pttl(credits.key) == pytest.approx((credits.end - clock.at) * 1000 + 86_400_000, abs=500)
     # a key counted again later keeps the expiry it was given first
     clock.advance(1)
     run(workspace, key=keys.get(api_key[0].key_id), requests=1, analysis_runs=1)
-    assert redis.pttl(hour.key) == pytest.approx(hour_ttl, abs=50)
+    assert redis.pttl(hour.key) == pytest.approx(hour_ttl, abs=500)
 
 
 def test_more_windows_than_the_script_preallocates_are_checked_counted_and_given_back(workspace, api_key, clock):

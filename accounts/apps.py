@@ -3,3 +3,9 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+
+    def ready(self):
+        from accounts.tasks import critical_event_committed
+        from auditing.signals import critical_event_committed as committed
+
+        committed.connect(critical_event_committed, dispatch_uid="accounts.critical_event_committed")

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from tenants.errors import DomainError
+from core.errors import DomainError
 
 
 class MemberLimitReached(DomainError):

@@ -49,6 +49,11 @@ def owners_of(*, workspace) -> list[User]:
     ]
 
 
+def owner_emails(*, workspace) -> list[str]:
+    """Where a workspace's alerts go: its active owners' addresses."""
+    return [user.email for user in owners_of(workspace=workspace)]
+
+
 def user_by_email(*, email: str) -> User | None:
     return User.objects.filter(email__iexact=(email or "").strip()).first()
 

@@ -20,7 +20,7 @@ from accounts.models import Invitation, Membership, User, normalize_email
 from accounts.permissions import RANK, Role, can, can_assign
 from accounts.selectors import invitation_by_token, lock_owners, token_digest, user_by_email
 from auditing.services import record
-from tenants.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from tenants.selectors import workspace_url
 from tenants.services import workspace_create
 
@@ -264,6 +264,7 @@ def user_erase(*, user: User, actor=None) -> dict[str, int]:
     Returns audit rows pseudonymised per schema.
     """
     from auditing.services import audit_subject_erase
+    from tenants.selectors import audit_schemas
 
     email = user.email
     with transaction.atomic(durable=True):
@@ -282,4 +283,4 @@ def user_erase(*, user: User, actor=None) -> dict[str, int]:
         user.is_superuser = False
         user.set_unusable_password()
         user.save()
-        return audit_subject_erase(user_id=user.pk, email=email, actor=actor)
+        return audit_subject_erase(user_id=user.pk, email=email, schemas=audit_schemas(), actor=actor)

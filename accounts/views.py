@@ -25,7 +25,7 @@ from accounts.forms import (
 from accounts.models import Membership
 from accounts.permissions import Role, can
 from auditing.services import record
-from tenants.errors import DomainError
+from core.errors import DomainError
 from tenants.selectors import workspace_get, workspace_url
 
 

@@ -8,10 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys import selectors, services
-from apikeys.authentication import ApiKeyPrincipal
 from apikeys.models import ApiKey
-from apikeys.permissions import ScopePermission
-from tenants.errors import NotFound
+from apikeys.permissions import ScopePermission, actor_of
+from core.errors import NotFound
 
 
 class KeyOutput(serializers.Serializer):
@@ -28,10 +27,6 @@ class KeyOutput(serializers.Serializer):
     burst_limit = serializers.IntegerField()
     burst_window = serializers.IntegerField()
     allowed_ips = serializers.ListField(child=serializers.CharField())
-
-
-def _actor(request):
-    return request.user.key if isinstance(request.user, ApiKeyPrincipal) else request.user
 
 
 class _KeyApi(APIView):
@@ -71,7 +66,7 @@ class KeyListCreateApi(_KeyApi):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        row, text = services.apikey_create(workspace=request.workspace, actor=_actor(request), **data.validated_data)
+        row, text = services.apikey_create(workspace=request.workspace, actor=actor_of(request), **data.validated_data)
         body = KeyOutput(row).data
         body["key"] = text  # shown once, never again
         return Response(body, status=201, headers={"Cache-Control": "no-store"})
@@ -86,7 +81,7 @@ class KeyDetailApi(_KeyApi):
 class KeyRevokeApi(_KeyApi):
     @extend_schema(request=None, responses=KeyOutput)
     def post(self, request, key_id):
-        key = services.apikey_revoke(key=self.key_or_404(request, key_id), actor=_actor(request))
+        key = services.apikey_revoke(key=self.key_or_404(request, key_id), actor=actor_of(request))
         return Response(KeyOutput(key).data)
 
 
@@ -104,51 +99,9 @@ class KeyRotateApi(_KeyApi):
         data.is_valid(raise_exception=True)
         old = self.key_or_404(request, key_id)
         new, text = services.apikey_rotate(key=old, grace=timedelta(seconds=data.validated_data["grace_period"]),
-                                           actor=_actor(request))
+                                           actor=actor_of(request))
         body = KeyOutput(new).data
         body["key"] = text
         old.refresh_from_db()
         body["previous"] = KeyOutput(old).data
         return Response(body, status=201, headers={"Cache-Control": "no-store"})
-
-
-class InfoOutput(serializers.Serializer):
-    class WorkspaceOut(serializers.Serializer):
-        id = serializers.IntegerField()
-        slug = serializers.CharField()
-        name = serializers.CharField()
-        status = serializers.CharField()
-
-    class KeyOut(serializers.Serializer):
-        id = serializers.CharField()
-        prefix = serializers.CharField()
-        name = serializers.CharField()
-        environment = serializers.CharField()
-        scopes = serializers.ListField(child=serializers.CharField())
-        expires_at = serializers.DateTimeField(allow_null=True)
-
-    workspace = WorkspaceOut()
-    key = KeyOut(required=False, help_text="Absent for a dashboard session.")
-    plan = serializers.CharField()
-
-
-class InfoApi(APIView):
-    """The calling key: its workspace, name, scopes, plan and expiry."""
-
-    permission_classes = [ScopePermission]
-    required_scope = "read"
-
-    @extend_schema(responses=InfoOutput)
-    def get(self, request):
-        workspace = request.workspace
-        body = {"workspace": {"id": workspace.pk, "slug": workspace.slug, "name": workspace.name,
-                              "status": workspace.status}}
-        if isinstance(request.user, ApiKeyPrincipal):
-            key = request.user.key
-            body["key"] = {"id": key.key_id, "prefix": key.prefix, "name": key.name, "environment": key.environment,
-                           "scopes": sorted(key.scopes),
-                           "expires_at": key.expires_at.isoformat() if key.expires_at else None}
-        from metering.policy import policy_for
-
-        body["plan"] = policy_for(workspace).get("plan")
-        return Response(body)

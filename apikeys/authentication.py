@@ -11,8 +11,8 @@ from rest_framework.authentication import BaseAuthentication
 from apikeys import keys, last_used
 from apikeys.cache import keys as key_cache
 from apikeys.errors import ApiKeyExpired, ApiKeyRevoked, InvalidApiKey, IpNotAllowed
-from tenants import context, db
-from tenants.errors import TenantMismatch, WorkspaceSuspended
+from core import context, db
+from core.errors import TenantMismatch, WorkspaceSuspended
 
 
 class ApiKeyPrincipal:

@@ -1,7 +1,7 @@
 """Verified keys and their workspace, cached in process memory.
 
 A steady-state authenticated request reads only this dict: no SQL. Revocation,
-rotation and workspace suspension publish an invalidation (tenants.invalidation)
+rotation and workspace suspension publish an invalidation (core.invalidation)
 that every process applies within a second; expiry needs no message, since the
 entry carries expires_at and is checked on every request.
 """
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from apikeys.models import ApiKey
-from tenants import invalidation
+from apikeys.scopes import granted
+from core import invalidation
 from tenants.models import Workspace
 
 _NEGATIVE_TTL = 5.0
@@ -36,7 +37,7 @@ class CachedKey:
     burst_limit: int | None = None
     burst_window: int = 1
     stored_at: float = field(default_factory=time.monotonic)
-    granted: frozenset = frozenset()  # the scopes with what they imply (apikeys.permissions)
+    granted: frozenset = frozenset()  # the scopes with what they imply (apikeys.scopes)
     # revoked_at / expires_at as epoch seconds (inf: never), compared with time.time() per request
     revoked_ts: float = math.inf
     expires_ts: float = math.inf
@@ -63,8 +64,6 @@ class CachedKey:
 
 
 def _from_row(row: ApiKey) -> CachedKey:
-    from apikeys.permissions import granted
-
     return CachedKey(
         pk=row.pk,
         key_id=row.key_id,

@@ -1,6 +1,6 @@
 from http import HTTPStatus
 
-from tenants.errors import DomainError
+from core.errors import DomainError
 
 _AUTH = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
 

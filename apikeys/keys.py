@@ -14,7 +14,7 @@ import secrets
 import string
 from typing import NamedTuple
 
-from tenants import hot_settings
+from core import hot_settings
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits

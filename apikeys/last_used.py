@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import close_old_connections, connection
 from django.db.models import Q
 
-from tenants import process
+from core import process
 
 logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 60.0

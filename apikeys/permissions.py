@@ -5,17 +5,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from accounts.permissions import can
 from apikeys.authentication import ApiKeyPrincipal
 from apikeys.errors import InsufficientScope
-from tenants.errors import NotFound
-
-# admin includes write, write includes read.
-IMPLIED = {"admin": {"admin", "write", "read"}, "write": {"write", "read"}, "read": {"read"}}
-
-
-def granted(scopes) -> set[str]:
-    out: set[str] = set()
-    for s in scopes:
-        out |= IMPLIED.get(s, set())
-    return out
+from core.errors import NotFound
 
 
 class ScopePermission(BasePermission):
@@ -44,3 +34,19 @@ class ScopePermission(BasePermission):
         if not can(membership.role, action):
             raise InsufficientScope("Your role does not allow this.")
         return True
+
+
+def actor_of(request):
+    """Who acts in this API request, for services' `actor` (and so the audit trail): the key's
+    cached row for a key-authenticated call, the signed-in user for a dashboard session."""
+    return request.user.key if isinstance(request.user, ApiKeyPrincipal) else request.user
+
+
+def require_session_action(request, action: str, detail: str) -> None:
+    """A dashboard session must also hold `action` in the role matrix (a key's scope already
+    said yes: ScopePermission). Raises InsufficientScope with `detail`."""
+    if isinstance(request.user, ApiKeyPrincipal):
+        return
+    membership = getattr(request._request, "membership", None)
+    if not can(getattr(membership, "role", None), action):
+        raise InsufficientScope(detail)

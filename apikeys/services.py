@@ -9,8 +9,8 @@ from django.utils import timezone
 from apikeys import keys
 from apikeys.models import ApiKey
 from auditing.services import record
-from tenants import invalidation
-from tenants.errors import InvalidInput
+from core import invalidation
+from core.errors import InvalidInput
 
 MAX_NAME = 100
 DEFAULT_GRACE = timedelta(hours=24)

@@ -18,7 +18,7 @@ from accounts.forms import apply_domain_error
 from accounts.permissions import can
 from apikeys import selectors, services
 from apikeys.models import ApiKey
-from tenants.errors import DomainError
+from core.errors import DomainError
 
 SCOPE_CHOICES = [
     ("read", "read: GET requests"),

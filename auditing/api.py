@@ -15,14 +15,11 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import can
-from apikeys.authentication import ApiKeyPrincipal
-from apikeys.errors import InsufficientScope
-from apikeys.permissions import ScopePermission
+from apikeys.permissions import ScopePermission, actor_of, require_session_action
 from auditing import exports, selectors, services
 from auditing.filters import AuditFilterForm, parse_limit
-from config.renderers import JSONRenderer
-from tenants.errors import InvalidInput
+from core.errors import InvalidInput
+from core.renderers import JSONRenderer
 
 FORMATS = ("json", *exports.FORMATS)
 
@@ -76,10 +73,6 @@ class AuditLogPageOutput(serializers.Serializer):
     data = AuditEventOutput(many=True)
     next_cursor = serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next (older) page")
     next = serializers.URLField(required=False, help_text="The next page's URL, also in the Link header")
-
-
-def _actor(request):
-    return request.user.key if isinstance(request.user, ApiKeyPrincipal) else request.user
 
 
 def parse_filters(params):
@@ -148,11 +141,8 @@ class AuditLogListApi(APIView):
         return Response(body, headers=headers)
 
     def export(self, request, fmt, filters):
-        membership = getattr(request._request, "membership", None)
-        if not isinstance(request.user, ApiKeyPrincipal) and not can(getattr(membership, "role", None),
-                                                                     "audit.export"):
-            raise InsufficientScope("Your role does not allow exporting the audit log.")
-        upto = services.audit_export_record(workspace=request.workspace, actor=_actor(request), fmt=fmt,
+        require_session_action(request, "audit.export", "Your role does not allow exporting the audit log.")
+        upto = services.audit_export_record(workspace=request.workspace, actor=actor_of(request), fmt=fmt,
                                             filters=filters.as_details())
         rows = selectors.audit_event_rows(workspace=request.workspace, filters=filters, upto_id=upto)
         return exports.streaming_export(rows, fmt=fmt, name=f"audit-{request.workspace.slug}")

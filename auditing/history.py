@@ -7,7 +7,7 @@ from django.apps import apps
 from django.db.models.signals import post_delete, post_save, pre_save
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from tenants import context
+from core import context
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from auditing import chain
 from auditing.filters import AuditFilters
 from auditing.models import AuditEvent
-from tenants.selectors import workspace_list
 
 EXPORT_FIELDS = (
     "id", "occurred_at", "actor_type", "actor_id", "actor_label", "action", "severity", "resource_type",
@@ -117,10 +116,11 @@ def audit_chain_verify(*, workspace=None) -> chain.ChainReport:
         return chain.verify_current_schema()
 
 
-def audit_subject_events(*, user_id: int, email: str) -> list[dict]:
-    """Every audit event in any schema that names the user, for their data export."""
+def audit_subject_events(*, user_id: int, email: str, workspaces) -> list[dict]:
+    """Every audit event that names the user, in the public schema and each of `workspaces`
+    (every workspace: the caller passes them), for their data export."""
     out = []
-    schemas = [(get_public_schema_name(), None), *[(w.schema_name, w.slug) for w in workspace_list()]]
+    schemas = [(get_public_schema_name(), None), *[(w.schema_name, w.slug) for w in workspaces]]
     who = Q(actor_type__in=[AuditEvent.ActorType.USER, AuditEvent.ActorType.OPERATOR], actor_id=str(user_id))
     who |= Q(resource_type="user", resource_id=str(user_id))
     if email:

@@ -18,11 +18,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from auditing import chain, metrics
+from auditing import chain, metrics, signals
 from auditing.models import AuditChainAnchor, AuditEvent
-from tenants import context
-from tenants.models import Workspace
-from tenants.selectors import workspace_list
+from core import context
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +81,7 @@ def record(
     """Write one event in `workspace`'s schema (None: the public schema, platform events).
 
     Runs in the caller's transaction, so the event commits or rolls back with the change.
-    IP, user agent and request id default to the current request's (tenants.context).
+    IP, user agent and request id default to the current request's (core.context).
     A critical event, once committed, emails the workspace owners (operators for platform
     events) and counts in `tollgate_audit_critical_events_total`.
 
@@ -125,19 +123,20 @@ def record(
 
 
 def _critical_committed(schema: str, event_id: int, action: str) -> None:
-    from auditing.tasks import notify_critical_event
-
     metrics.CRITICAL_EVENTS.labels(action=action).inc()
-    try:
-        notify_critical_event.delay(schema_name=schema, event_id=event_id)
-    except Exception:
-        # The event is committed and counted (alerting scrapes the counter); a broker
-        # outage must not turn the caller's committed change into an error.
-        logger.exception("could not queue the email for critical audit event %s in %s", event_id, schema)
+    # Who is told (the workspace's owners) is accounts' business, a layer above: it listens.
+    for receiver, outcome in signals.critical_event_committed.send_robust(
+            sender=record, schema_name=schema, event_id=event_id, action=action):
+        if isinstance(outcome, Exception):
+            # The event is committed and counted (alerting scrapes the counter); a broker
+            # outage must not turn the caller's committed change into an error.
+            logger.error("could not hand on critical audit event %s in %s (%s): %s", event_id, schema,
+                         getattr(receiver, "__name__", receiver), outcome.__class__.__name__)
 
 
-def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[str]) -> int:
-    """Email `recipients` about a committed critical event; returns how many were sent."""
+def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[str], workspace_name: str = "") -> int:
+    """Email `recipients` about a committed critical event of `schema_name` (the workspace
+    called `workspace_name`, or the platform's public schema); returns how many were sent."""
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
@@ -148,8 +147,7 @@ def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[s
     if event is None:
         return 0
     platform = schema_name == get_public_schema_name()
-    workspace = None if platform else Workspace.objects.filter(schema_name=schema_name).first()
-    where = "the platform" if platform else f"workspace {workspace.name if workspace else schema_name}"
+    where = "the platform" if platform else f"workspace {workspace_name or schema_name}"
     subject = f"[Tollgate] Critical: {event.action.replace('_', ' ')} in {where}"
     body = render_to_string("auditing/critical_event.txt", {"event": event, "where": where, "platform": platform})
     send_mail(subject=subject, message=body, from_email=None, recipient_list=sorted(set(recipients)))
@@ -170,10 +168,6 @@ def audit_export_record(*, workspace, actor, fmt: str, filters: dict) -> int:
 
 # Retention -----------------------------------------------------------------------------
 
-def _audit_schemas() -> list[str]:
-    return [get_public_schema_name(), *[w.schema_name for w in workspace_list()]]
-
-
 @contextmanager
 def _trigger_door(setting: str):
     """Let the guard trigger through for the statements inside this block.
@@ -191,8 +185,9 @@ def _trigger_door(setting: str):
                 cursor.execute("SELECT set_config(%s, 'off', true)", [setting])
 
 
-def audit_retention_apply(*, now: datetime | None = None, days: int | None = None) -> dict[str, int]:
-    """Delete audit events and model history older than the retention period, in every schema.
+def audit_retention_apply(*, schemas: list[str], now: datetime | None = None, days: int | None = None) -> dict[str, int]:
+    """Delete audit events and model history older than the retention period, in each of `schemas`
+    (the caller names them: the public schema and every workspace's, tenants.selectors.audit_schemas).
 
     The only DELETE the audit trigger allows. Each schema keeps a chain anchor naming
     the last purged event, so its chain still verifies. Returns events purged per schema.
@@ -203,7 +198,7 @@ def audit_retention_apply(*, now: datetime | None = None, days: int | None = Non
         raise ValueError("the audit retention period is at least one day")
     cutoff = now - timedelta(days=days)
     purged = {}
-    for schema in _audit_schemas():
+    for schema in schemas:
         purged[schema] = _purge_schema(schema=schema, cutoff=cutoff, now=now)
     return purged
 
@@ -310,8 +305,9 @@ def _erase_model_history(*, user_id: int, email: str, pseudonym: str) -> int:
     return count
 
 
-def audit_subject_erase(*, user_id: int, email: str, actor=None) -> dict[str, int]:
-    """Erase a person from the audit trail of every schema; their events stay, pseudonymous.
+def audit_subject_erase(*, user_id: int, email: str, schemas: list[str], actor=None) -> dict[str, int]:
+    """Erase a person from the audit trail of each of `schemas` (every schema: the caller names
+    them, tenants.selectors.audit_schemas); their events stay, pseudonymous.
 
     Their events keep their id, time, action, resources and hash; the name becomes a
     pseudonym, their IP and user agent are blanked, their email is replaced wherever it
@@ -322,7 +318,7 @@ def audit_subject_erase(*, user_id: int, email: str, actor=None) -> dict[str, in
     pseudonym = pseudonym_for(user_id)
     changed: dict[str, int] = {}
     with transaction.atomic(savepoint=False):
-        for schema in _audit_schemas():
+        for schema in schemas:
             with schema_context(schema), _trigger_door("tollgate.audit_erasure"):
                 count = _erase_events(user_id=user_id, email=email, pseudonym=pseudonym)
                 count += _erase_model_history(user_id=user_id, email=email, pseudonym=pseudonym)

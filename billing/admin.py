@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from billing.models import Plan, Subscription
 from billing.services import plan_sync, plan_validate_limits, subscription_set_overrides, subscription_set_plan
-from tenants.errors import DomainError
+from core.errors import DomainError
 
 
 @admin.register(Plan)

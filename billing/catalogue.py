@@ -1,12 +1,17 @@
 """The default plan catalogue, seeded by a data migration and by `manage.py demo`."""
 
+import copy
+
+from metering.policy import FALLBACK_POLICY
+
+# The free plan's limits are what metering enforces before billing says anything (one place).
+_FREE_LIMITS = {part: copy.deepcopy(FALLBACK_POLICY[part]) for part in ("burst", "meters")}
+
 DEFAULT_PLANS = [
     {
         "slug": "free", "name": "Free", "monthly_price_cents": 0, "is_default": True, "sort_order": 0,
         "description": "1,000 requests an hour, 10,000 a day.",
-        "limits": {"burst": {"limit": 20, "window": 1},
-                   "meters": {"requests": {"hour": {"limit": 1000, "hard": True}, "day": {"limit": 10000, "hard": True}},
-                              "analysis_runs": {"credits": 0}}},
+        "limits": _FREE_LIMITS,
     },
     {
         "slug": "starter", "name": "Starter", "monthly_price_cents": 2900, "sort_order": 10,

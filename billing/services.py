@@ -9,9 +9,9 @@ from auditing.services import record
 from billing import selectors
 from billing.catalogue import DEFAULT_PLANS
 from billing.models import Plan, Subscription
+from core.errors import InvalidInput
 from metering import services as metering
 from metering.policy import PolicyError, validate
-from tenants.errors import InvalidInput
 
 
 def _merge(base: dict, override: dict) -> dict:

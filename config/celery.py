@@ -15,6 +15,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "metering-drain-usage": {"task": "metering.tasks.drain_usage", "schedule": 5.0},
     "apikeys-flush-last-used": {"task": "apikeys.tasks.flush_last_used", "schedule": 60.0},
-    "tenants-backup-nightly": {"task": "tenants.tasks.backup_nightly", "schedule": crontab(hour=2, minute=30)},
-    "auditing-retention": {"task": "auditing.tasks.apply_retention", "schedule": crontab(hour=3, minute=15)},
+    "tenants-backup-nightly": {"task": "core.tasks.backup_nightly", "schedule": crontab(hour=2, minute=30)},
+    "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
 }

@@ -2,8 +2,8 @@
 
 from django.shortcuts import render
 
+from core.problems import api_404, api_500
 from tenants.middleware import is_api_path
-from tenants.problems import api_404, api_500
 
 
 def page_not_found(request, exception=None):

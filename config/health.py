@@ -25,7 +25,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django_tenants.utils import schema_context
 
-from tenants.redis import get_redis
+from core.redis import get_redis
 
 logger = logging.getLogger(__name__)
 

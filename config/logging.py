@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from tenants import context as request_context
+from core import context as request_context
 
 MASK = "[redacted]"
 

@@ -26,7 +26,10 @@ from django.views.decorators.cache import never_cache
 from django_tenants.utils import schema_context
 from prometheus_client import multiprocess
 
-from tenants import metrics
+from auditing import metrics as _auditing_metrics  # noqa: F401  (listed at /metrics from the first scrape)
+from billing import metrics as _billing_metrics  # noqa: F401
+from core import metrics
+from metering import metrics as _metering_metrics  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import uuid
 from django.conf import settings
 from django.core.signals import request_finished
 
-from tenants import context as request_context
+from core import context as request_context
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 

@@ -11,7 +11,7 @@ from metering import api as metering_api
 urlpatterns = [
     path("api/v1/analyze", metering_api.AnalyzeApi.as_view(), name="api-analyze"),
     path("api/v1/limits", metering_api.LimitsApi.as_view(), name="api-limits"),
-    path("api/v1/info", keys_api.InfoApi.as_view(), name="api-info"),
+    path("api/v1/info", metering_api.InfoApi.as_view(), name="api-info"),
     path("api/v1/keys", keys_api.KeyListCreateApi.as_view(), name="api-keys"),
     path("api/v1/keys/<str:key_id>", keys_api.KeyDetailApi.as_view(), name="api-key"),
     path("api/v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),

@@ -6,7 +6,7 @@ import re
 from functools import cache, lru_cache
 from pathlib import Path
 
-from tenants.errors import DomainError, InvalidInput
+from core.errors import DomainError, InvalidInput
 
 MAX_CHARS = 10_000
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")

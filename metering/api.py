@@ -5,9 +5,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apikeys.authentication import ApiKeyPrincipal
 from apikeys.permissions import ScopePermission
 from metering import analysis, selectors
 from metering.decorators import metered
+from metering.policy import policy_for
 
 
 def _tokens(request) -> int:
@@ -74,3 +76,44 @@ class LimitsApi(APIView):
     def get(self, request):
         key = getattr(request._request, "api_key", None)
         return Response(selectors.limits_for(workspace=request.workspace, key=key))
+
+
+class InfoOutput(serializers.Serializer):
+    class WorkspaceOut(serializers.Serializer):
+        id = serializers.IntegerField()
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        status = serializers.CharField()
+
+    class KeyOut(serializers.Serializer):
+        id = serializers.CharField()
+        prefix = serializers.CharField()
+        name = serializers.CharField()
+        environment = serializers.CharField()
+        scopes = serializers.ListField(child=serializers.CharField())
+        expires_at = serializers.DateTimeField(allow_null=True)
+
+    workspace = WorkspaceOut()
+    key = KeyOut(required=False, help_text="Absent for a dashboard session.")
+    plan = serializers.CharField()
+
+
+class InfoApi(APIView):
+    """The calling key: its workspace, name, scopes, plan and expiry. Here, not in apikeys: the plan
+    is metering's policy, a layer above keys."""
+
+    permission_classes = [ScopePermission]
+    required_scope = "read"
+
+    @extend_schema(responses=InfoOutput)
+    def get(self, request):
+        workspace = request.workspace
+        body = {"workspace": {"id": workspace.pk, "slug": workspace.slug, "name": workspace.name,
+                              "status": workspace.status}}
+        if isinstance(request.user, ApiKeyPrincipal):
+            key = request.user.key
+            body["key"] = {"id": key.key_id, "prefix": key.prefix, "name": key.name, "environment": key.environment,
+                           "scopes": sorted(key.scopes),
+                           "expires_at": key.expires_at.isoformat() if key.expires_at else None}
+        body["plan"] = policy_for(workspace).get("plan")
+        return Response(body)

@@ -24,6 +24,7 @@ from functools import wraps
 
 from metering import engine, headers
 from metering.errors import MeteringUnavailable, refusal_error
+from metering.metrics import RATE_LIMIT_EXCEEDED
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,6 @@ def meter_request(request, costs: dict[str, int]):
 def _after(workspace, key, decision) -> None:
     """Rare events (a refusal, a quota crossing 80 %/100 %): metrics now, audit and email in Celery."""
     from metering import tasks
-    from tenants.metrics import RATE_LIMIT_EXCEEDED
 
     try:
         if not decision.admitted:

@@ -16,9 +16,10 @@ import msgpack
 import redis
 from django.conf import settings
 
+from core.redis import execute, send_packed
 from metering import events, windows
+from metering.metrics import METERING_FAIL_OPEN
 from metering.policy import policy_for
-from tenants.redis import execute, send_packed
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ REFUSALS_TTL = 40 * 86400
 
 
 def _evalsha(command: bytes):
-    """The packed EVALSHA on this thread's own Redis connection (tenants.redis), loading
+    """The packed EVALSHA on this thread's own Redis connection (core.redis), loading
     the script when the server doesn't know it yet (a restart, a flush)."""
     try:
         return send_packed(command)
@@ -304,8 +305,6 @@ _local: dict[str, float] = {}
 
 
 def _degraded(exc, *, workspace, plan: Plan, costs, request_id, key_id, endpoint, at) -> Decision:
-    from tenants.metrics import METERING_FAIL_OPEN
-
     if settings.METERING_FAIL_MODE == "closed":
         raise MeteringUnavailable(str(exc)) from exc
     METERING_FAIL_OPEN.inc()

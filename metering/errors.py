@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 from http import HTTPStatus
 
-from tenants.errors import DomainError
+from core.errors import DomainError
 
 QUOTA_EXCEEDED_TYPE = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 

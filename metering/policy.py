@@ -13,12 +13,10 @@ A meter a policy does not name is counted but not limited.
 
 import copy
 import re
-import threading
-import time
 
 from django_tenants.utils import schema_context
 
-from tenants import invalidation
+from core.cache import ALL, LocalCache
 
 WINDOWS = ("hour", "day", "month")
 _METER_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -77,29 +75,6 @@ def validate(policy: dict) -> dict:
     return out
 
 
-class _PolicyCache:
-    def __init__(self) -> None:
-        self._data: dict = {}
-        self._lock = threading.Lock()
-        invalidation.register(self.on_invalidate)
-
-    def get(self, workspace_id: int) -> dict:
-        entry = self._data.get(workspace_id)
-        if entry is not None and time.monotonic() - entry[1] < invalidation.max_age():
-            return entry[0]
-        policy = _load(workspace_id)
-        with self._lock:
-            self._data[workspace_id] = (policy, time.monotonic())
-        return policy
-
-    def on_invalidate(self, topic: str) -> None:
-        with self._lock:
-            if topic in ("all", "policy:default"):
-                self._data.clear()
-            elif topic.startswith(("policy:", "workspace:")):
-                self._data.pop(int(topic.split(":", 1)[1]), None)
-
-
 def _load(workspace_id: int) -> dict:
     from metering.models import Policy
 
@@ -111,9 +86,17 @@ def _load(workspace_id: int) -> dict:
     return default or copy.deepcopy(FALLBACK_POLICY)
 
 
-_cache = _PolicyCache()
+def _policy_topics(topic: str):
+    if topic == "policy:default":
+        return ALL
+    if topic.startswith(("policy:", "workspace:")):
+        return int(topic.split(":", 1)[1])
+    return None
+
+
+_cache = LocalCache("policies", topics=_policy_topics, max_entries=100_000)
 
 
 def policy_for(workspace) -> dict:
     """The workspace's policy, from process memory in steady state."""
-    return _cache.get(workspace.pk)
+    return _cache.get_or_load(workspace.pk, _load)

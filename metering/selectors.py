@@ -2,9 +2,9 @@
 
 import math
 
+from core.redis import get_redis
 from metering import engine, windows
 from metering.policy import policy_for
-from tenants.redis import get_redis
 
 
 def limits_for(*, workspace, key=None) -> dict:

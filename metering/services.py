@@ -10,14 +10,15 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from auditing.services import record
+from core import invalidation
+from core.errors import InvalidInput
+from core.redis import get_redis
 from metering import events
 from metering.engine import tag
+from metering.metrics import USAGE_DRAIN_LAG, USAGE_EVENTS_INGESTED
 from metering.models import CreditTopUp, Policy, SpooledEvent, UsageEvent
 from metering.policy import PolicyError, validate
-from tenants import invalidation
-from tenants.errors import InvalidInput
 from tenants.models import Workspace
-from tenants.redis import get_redis
 
 logger = logging.getLogger(__name__)
 DRAIN_BATCH = 1000
@@ -111,8 +112,6 @@ def drain_workspace(*, workspace_id: int, schema_name: str) -> tuple[int, float]
 
     Returns (events moved, age in seconds of the oldest event found: the drain lag).
     """
-    from tenants.metrics import USAGE_EVENTS_INGESTED
-
     client = get_redis()
     stream = f"{tag(workspace_id)}:usage"
     moved, lag = 0, 0.0
@@ -140,8 +139,6 @@ def drain_all() -> int:
     except (redis.ConnectionError, redis.TimeoutError):
         logger.warning("Redis still unreachable: spool kept for the next run")
         return 0
-    from tenants.metrics import USAGE_DRAIN_LAG
-
     total, lag = 0, 0.0
     for workspace_id, schema_name in Workspace.objects.values_list("pk", "schema_name"):
         moved, oldest = drain_workspace(workspace_id=workspace_id, schema_name=schema_name)

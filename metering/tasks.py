@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.core.mail import send_mail
 
+from accounts.selectors import owner_emails
 from auditing.services import record
 from metering import services
 from tenants.models import Workspace
@@ -31,15 +32,13 @@ def record_refusal(*, workspace_id: int, key_id: str, meter: str, window: str, l
 @shared_task(ignore_result=True)
 def quota_alert(*, workspace_id: int, meter: str, window: str, limit: int, used: int, percent: int, reset: int) -> None:
     """Email the owners and write a quota_warning event when a quota crosses 80 % or 100 %."""
-    from accounts.selectors import owners_of
-
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return
     record(action="quota_warning", severity="warning" if percent < 100 else "error", workspace=workspace,
            details={"meter": meter, "window": window, "limit": limit, "used": used, "percent": percent,
                     "reset": reset})
-    owners = [u.email for u in owners_of(workspace=workspace)]
+    owners = owner_emails(workspace=workspace)
     if owners:
         period = "credits this month" if window == "credits" else f"{meter} quota for this {window}"
         send_mail(

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.shortcuts import render
 from django.urls import set_urlconf
 
-from tenants import context, db
-from tenants.problems import problem
+from core import context, db
+from core.problems import problem
 from tenants.selectors import normalize_host, workspace_for_host
 
 

@@ -1,12 +1,9 @@
 """Reads of workspaces and domains. Host resolution is served from process memory."""
 
-import threading
-import time
-
 from django.conf import settings
 from django.http.request import split_domain_port
 
-from tenants import invalidation
+from core.cache import ALL, MISSING, LocalCache
 from tenants.models import Domain, Workspace
 
 PUBLIC_SCHEMA = "public"
@@ -18,39 +15,15 @@ def public_tenant() -> Workspace:
 
 
 _PUBLIC = public_tenant()
-_NEGATIVE_TTL = 5.0
 
 
-class _HostCache:
-    """hostname -> (Workspace | None, stored_at). Unknown hosts are remembered briefly too."""
-
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[Workspace | None, float]] = {}
-        self._lock = threading.Lock()
-        invalidation.register(self.on_invalidate)
-
-    def get(self, host: str):
-        entry = self._data.get(host)
-        if entry is None:
-            return None
-        value, stored_at = entry
-        age = time.monotonic() - stored_at
-        limit = invalidation.max_age() if value is not None else min(_NEGATIVE_TTL, invalidation.max_age())
-        return entry if age < limit else None
-
-    def put(self, host: str, value: Workspace | None) -> None:
-        with self._lock:
-            if len(self._data) > 10_000:  # a flood of random hosts must not grow memory
-                self._data.clear()
-            self._data[host] = (value, time.monotonic())
-
-    def on_invalidate(self, topic: str) -> None:
-        if topic in ("all", "host") or topic.startswith("workspace:"):
-            with self._lock:
-                self._data.clear()
+def _host_topics(topic: str):
+    return ALL if topic == "host" or topic.startswith("workspace:") else None
 
 
-_hosts = _HostCache()
+# hostname -> Workspace, or None for a host that names none (remembered 5 s: a flood of random
+# hosts costs one query each per 5 s, not one per request).
+_hosts = LocalCache("hosts", topics=_host_topics, max_entries=10_000, negative_max_age=5.0)
 
 
 def normalize_host(raw_host: str) -> str:
@@ -66,11 +39,9 @@ def workspace_for_host(hostname: str) -> Workspace | None:
     """
     if hostname in settings.PUBLIC_HOSTS:
         return _PUBLIC
-    cached = _hosts.get(hostname)
-    if cached is not None:
-        return cached[0]
-    workspace = _lookup_host(hostname)
-    _hosts.put(hostname, workspace)
+    workspace = _hosts.get(hostname)
+    if workspace is MISSING:
+        workspace = _hosts.put(hostname, _lookup_host(hostname))
     return workspace
 
 
@@ -104,3 +75,12 @@ def workspace_url(workspace: Workspace | None, path: str = "/") -> str:
 
 def workspace_list() -> "list[Workspace]":
     return list(Workspace.objects.order_by("slug"))
+
+
+def workspace_by_schema(*, schema_name: str) -> Workspace | None:
+    return Workspace.objects.filter(schema_name=schema_name).first()
+
+
+def audit_schemas() -> list[str]:
+    """Every schema with an audit trail: the public schema (platform events) and each workspace's."""
+    return [PUBLIC_SCHEMA, *Workspace.objects.order_by("pk").values_list("schema_name", flat=True)]

@@ -5,8 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditing.services import record
-from tenants import invalidation
-from tenants.errors import Conflict, InvalidInput
+from core import invalidation
+from core.errors import Conflict, InvalidInput
 from tenants.models import Domain, Workspace, validate_slug
 
 

@@ -1,75 +1,20 @@
-"""Platform tasks (the nightly backup) and the Celery worker's metrics.
-
-Celery imports this module in every worker before it starts (autodiscovery), so the
-signal handlers below are connected in each worker:
-- every task failure counts in tollgate_celery_task_failures_total{task};
-- with METRICS_WORKER_PORT set, the worker serves /metrics on that port, adding up its
-  pool processes' values when PROMETHEUS_MULTIPROC_DIR is set (one directory per
-  worker, made before it starts, emptied here of older runs' files). The drain lag,
-  invoices and backups are counted here, not in the web processes, so Prometheus
-  scrapes both.
-"""
+"""Celery tasks over every workspace: the audit trail's retention."""
 
 import logging
-import os
-from pathlib import Path
 
 from celery import shared_task
-from celery.signals import task_failure, worker_init, worker_process_shutdown
-from django.conf import settings
 
-from tenants import backups
-from tenants.metrics import CELERY_TASK_FAILURES
+from auditing.services import audit_retention_apply
+from tenants.selectors import audit_schemas
 
 logger = logging.getLogger(__name__)
 
 
-def _backup_nightly_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-    # backup_create already wrote the backup_failed audit event for each attempt.
-    logger.error("nightly backup failed after %s retries: %s", self.request.retries, exc.__class__.__name__)
+def _apply_audit_retention_failure(self, exc, task_id, args, kwargs, einfo):
+    logger.error("audit retention failed: %s", exc)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=2, default_retry_delay=15 * 60,
-             on_failure=_backup_nightly_failure)
-def backup_nightly(self) -> str:
-    """Back up every schema and prune old archives (beat: config/celery.py)."""
-    try:
-        return str(backups.backup_create(progress=False).path)
-    except backups.BackupError as exc:
-        raise self.retry(exc=exc)
-
-
-@task_failure.connect
-def _count_task_failure(sender=None, **kwargs) -> None:
-    CELERY_TASK_FAILURES.labels(task=getattr(sender, "name", "unknown")).inc()
-
-
-@worker_init.connect
-def _serve_worker_metrics(**kwargs) -> None:
-    # The directory must exist before the first metric is made (at import): deploy/Procfile makes it.
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        for stale in Path(directory).glob("*.db"):
-            if not stale.stem.endswith(f"_{os.getpid()}"):  # a previous run's pool processes
-                stale.unlink()
-    port = settings.METRICS_WORKER_PORT
-    if not port:
-        return
-    import prometheus_client
-    from prometheus_client import multiprocess
-
-    registry = prometheus_client.REGISTRY
-    if directory:
-        registry = prometheus_client.CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    # Every interface: in a container Prometheus scrapes from another host. Don't publish the port.
-    prometheus_client.start_http_server(port, addr="0.0.0.0", registry=registry)  # noqa: S104
-    logger.info("worker metrics on port %s", port)
-
-
-@worker_process_shutdown.connect
-def _forget_pool_process(pid=None, **kwargs) -> None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid or os.getpid())
+@shared_task(bind=True, on_failure=_apply_audit_retention_failure)
+def apply_audit_retention(self) -> dict[str, int]:
+    """Purge audit events past TOLLGATE_AUDIT_RETENTION_DAYS in every schema (beat: config/celery.py)."""
+    return audit_retention_apply(schemas=audit_schemas())

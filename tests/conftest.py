@@ -13,8 +13,8 @@ from django.test import Client
 
 from accounts.models import Membership
 from accounts.permissions import Role
-from tenants import invalidation
-from tenants.redis import get_redis
+from core import invalidation
+from core.redis import get_redis
 from tests.factories import PASSWORD, UserFactory
 
 
@@ -40,7 +40,7 @@ def _clean_state():
 @pytest.fixture
 def own_redis(settings):
     """A throwaway Redis of the test's own (tests.servers), made the app's: tests may stop it."""
-    from tenants import redis as tenant_redis
+    from core import redis as tenant_redis
     from tests.servers import ThrowawayRedis
 
     server = ThrowawayRedis().start()

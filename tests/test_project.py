@@ -51,7 +51,7 @@ def test_openapi_schema_documents_key_auth_and_the_metered_endpoints(api_client)
 
 def test_request_context_is_cleared_once_the_response_is_done(api_client):
     # given a request that set the request id, client address and user agent
-    from tenants import context
+    from core import context
 
     response = api_client.get("/health/", HTTP_USER_AGENT="probe", REMOTE_ADDR="198.51.100.7")
     assert response["X-Request-ID"]

@@ -1,4 +1,4 @@
-"""config.renderers.JSONRenderer writes the bytes DRF's JSONRenderer writes."""
+"""core.renderers.JSONRenderer writes the bytes DRF's JSONRenderer writes."""
 
 import dataclasses
 import datetime as dt
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import renderers as drf
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
-from config.renderers import JSONRenderer
+from core.renderers import JSONRenderer
 
 
 class Colour(models.TextChoices):

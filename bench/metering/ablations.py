@@ -30,8 +30,8 @@ def chosen(names: str) -> set[str]:
 def apply(names: str) -> None:
     """Patch this (Django-ready) process for the named ablations; the module itself imports
     without Django, for ab.py's own use of NAMES, HEADERLESS and chosen()."""
+    from core.redis import execute
     from metering import engine, headers
-    from tenants.redis import execute
 
     picked = chosen(names)
     if unknown := picked - set(NAMES):

@@ -32,9 +32,9 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from apikeys import authentication  # noqa: E402
+from core.redis import execute, get_redis  # noqa: E402
 from metering import analysis, engine, headers, windows  # noqa: E402
 from metering.policy import policy_for  # noqa: E402
-from tenants.redis import execute, get_redis  # noqa: E402
 
 BODY = b'{"text": "hi"}'
 KEYS = json.loads((Path(settings.BASE_DIR) / "var" / "bench" / "metering_keys.json").read_text())

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
 
-from tenants.redis import execute
+from core.redis import execute
 
 # High enough never to block during a run, low enough to be a real limit (django-ratelimit syntax).
 ASSEMBLED_RATE = "100000000/h"
@@ -46,7 +46,7 @@ class AssembledApi(APIView):
 
 class RedisFloorApi(BareApi):
     """(d), a reference with --floor: (a) plus one Redis PING on the connection the metering uses
-    (tenants.redis.execute, the cheapest we have). The least any design with one Redis round trip
+    (core.redis.execute, the cheapest we have). The least any design with one Redis round trip
     per request can cost on this machine."""
 
     def post(self, request):

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tenants import invalidation
+from core import invalidation
 from tests.apikeys.conftest import bearer
 
 

@@ -50,7 +50,7 @@ def eager_celery():
 @pytest.fixture(autouse=True)
 def _no_request_context():
     """No request context leaks in from an earlier test's request (it outlives its request by design)."""
-    from tenants import context
+    from core import context
 
     context.clear()
     yield

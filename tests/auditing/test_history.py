@@ -65,7 +65,7 @@ def test_history_of_shared_models_lands_in_public_even_from_a_workspace_request(
 
 def test_history_outside_a_request_has_no_correlation_id(workspace):
     # given no request (a management command, a task): no request context
-    from tenants import context
+    from core import context
     from tenants.services import workspace_set_status
 
     context.clear()

@@ -14,7 +14,8 @@ from auditing import chain
 from auditing.models import AuditChainAnchor, AuditEvent
 from auditing.selectors import audit_chain_verify
 from auditing.services import audit_retention_apply, audit_subject_erase, pseudonym_for, record
-from tenants import context
+from core import context
+from tenants.selectors import audit_schemas
 from tests.auditing.conftest import events, one, tamper
 from tests.conftest import add_member
 
@@ -161,7 +162,7 @@ def test_retention_deletes_old_events_and_keeps_the_chain_valid(workspace, setti
     _age(workspace, old2, 31)
     _rechain(workspace)
     # when the retention job runs
-    purged = audit_retention_apply()
+    purged = audit_retention_apply(schemas=audit_schemas())
     # then only the old ones are gone, an anchor remembers where the chain now starts,
     assert purged[workspace.schema_name] == 2
     assert [e.pk for e in events(workspace)] == [recent.pk]
@@ -178,7 +179,7 @@ def test_retention_keeps_everything_within_the_period(workspace):
     record(action="login", workspace=workspace)
     record(action="logout", workspace=workspace)
     # when the retention job runs with the default period
-    purged = audit_retention_apply()
+    purged = audit_retention_apply(schemas=audit_schemas())
     # then nothing is deleted and no anchor is written
     assert purged[workspace.schema_name] == 0
     assert len(events(workspace)) == 2
@@ -192,14 +193,14 @@ def test_retention_refuses_a_period_under_one_day(workspace):
     # when retention is asked to keep nothing
     # then it refuses, and the event stays
     with pytest.raises(ValueError, match="at least one day"):
-        audit_retention_apply(days=0)
+        audit_retention_apply(schemas=audit_schemas(), days=0)
     assert len(events(workspace)) == 1
 
 
 def test_retention_closes_the_door_behind_it(workspace):
     # given a retention run inside a longer transaction
     event = record(action="login", workspace=workspace)
-    audit_retention_apply(now=timezone.now())
+    audit_retention_apply(schemas=audit_schemas(), now=timezone.now())
     # when something else in the same transaction tries to delete an event
     # then the guard refuses again
     with schema_context(workspace.schema_name), pytest.raises(IntegrityError), transaction.atomic():
@@ -208,16 +209,16 @@ def test_retention_closes_the_door_behind_it(workspace):
 
 def test_retention_task_is_scheduled_daily_and_runs_the_service(workspace, settings, eager_celery):
     # given the beat schedule and an event older than the retention period
-    from auditing.tasks import apply_retention
     from config.celery import app
+    from tenants.tasks import apply_audit_retention
 
-    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "auditing.tasks.apply_retention")
+    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "tenants.tasks.apply_audit_retention")
     settings.AUDIT_RETENTION_DAYS = 7
     old = record(action="login", workspace=workspace)
     _age(workspace, old, 8)
     _rechain(workspace)
     # when the task runs
-    result = apply_retention.delay().get()
+    result = apply_audit_retention.delay().get()
     # then it purged the old event, and it is scheduled once a day
     assert result[workspace.schema_name] == 1 and events(workspace) == []
     assert entry["schedule"].hour == {3}
@@ -236,7 +237,7 @@ def test_erasure_pseudonymises_the_user_and_keeps_the_chain_valid(workspace, own
     finally:
         context.clear()
     # when the admin is erased
-    changed = audit_subject_erase(user_id=admin_user.pk, email=admin_user.email)
+    changed = audit_subject_erase(user_id=admin_user.pk, email=admin_user.email, schemas=audit_schemas())
     # then their own event keeps its facts under a pseudonym, without their IP
     alias = pseudonym_for(admin_user.pk)
     mine = one(workspace, pk=by_admin.pk)
@@ -261,7 +262,7 @@ def test_erasure_of_someone_absent_changes_nothing(workspace, owner):
     # given events of the owner only
     event = record(action="login", actor=owner, workspace=workspace)
     # when a user with no events is erased
-    changed = audit_subject_erase(user_id=999999, email="nobody@nowhere.test")
+    changed = audit_subject_erase(user_id=999999, email="nobody@nowhere.test", schemas=audit_schemas())
     # then nothing was touched
     assert changed == {}
     row = one(workspace, pk=event.pk)

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from auditing.services import audit_subject_erase, record
+from tenants.selectors import audit_schemas
 from tests.auditing.conftest import tamper
 
 
@@ -109,7 +110,7 @@ def test_verify_audit_chain_stays_valid_after_erasure(workspace, owner, member):
     record(action="role_changed", actor=owner, workspace=workspace, details={"member": member.email})
     record(action="logout", actor=member, workspace=workspace)
     # when the member is erased
-    audit_subject_erase(user_id=member.pk, email=member.email)
+    audit_subject_erase(user_id=member.pk, email=member.email, schemas=audit_schemas())
     # then every chain still verifies, the erased rows counted
     output = _verify()
     assert "ok      workspace acme: 3 events (3 with personal data erased)" in output

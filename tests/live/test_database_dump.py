@@ -8,7 +8,7 @@ from apikeys.services import apikey_rotate
 
 
 def _pg_dump() -> str:
-    from tenants.backups import pick_tool
+    from core.ops.backups import pick_tool
 
     db = connection.settings_dict
     env = {"PGPASSWORD": db.get("PASSWORD") or "", "PATH": "/usr/bin:/bin:/usr/local/bin"}

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from core.redis import get_redis
 from metering.engine import tag
 from metering.services import policy_set
-from tenants.redis import get_redis
 
 pytestmark = pytest.mark.live
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditing.models import AuditEvent
-from tenants import invalidation
+from core import invalidation
 from tests.metering.conftest import set_policy
 
 
@@ -143,7 +143,7 @@ def test_limits_needs_a_key(api_client):
 
 class RedisCalls:
     """Counts commands this thread sends to Redis, on both ways out: redis-py's connection (the
-    client, pipelines) and the metering engine's own socket (tenants.redis._Wire, which writes to
+    client, pipelines) and the metering engine's own socket (core.redis._Wire, which writes to
     the socket itself once redis-py has connected it). A packed write is decoded with a RESP
     reader, so a pipeline counts as each of its commands."""
 
@@ -153,7 +153,7 @@ class RedisCalls:
         import hiredis
         from redis.connection import AbstractConnection
 
-        from tenants.redis import _Wire
+        from core.redis import _Wire
 
         self.commands = []
         self.writes = 0

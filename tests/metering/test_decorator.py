@@ -10,9 +10,9 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from apikeys.permissions import ScopePermission
+from core.redis import get_redis
 from metering import engine, selectors
 from metering.decorators import from_response, metered
-from tenants.redis import get_redis
 from tests.metering.conftest import set_policy
 
 ran: list[int] = []

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from django_tenants.utils import schema_context
 
+from core.redis import get_redis
 from metering import engine, events
 from metering.models import UsageEvent
 from metering.services import credits_top_up, drain_all
-from tenants.redis import get_redis
 from tests.metering.conftest import set_policy
 
 
@@ -231,7 +231,7 @@ def test_more_windows_than_the_script_preallocates_are_checked_counted_and_given
 
 @pytest.mark.parametrize("units", [0, -1, "3"])
 def test_top_up_refuses_non_positive_or_non_integer_units(workspace, units):
-    from tenants.errors import InvalidInput
+    from core.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
         credits_top_up(workspace=workspace, meter="analysis_runs", units=units)

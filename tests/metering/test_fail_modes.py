@@ -5,9 +5,9 @@ from http import HTTPStatus
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from core import redis as tenant_redis
 from metering.models import SpooledEvent, UsageEvent
 from metering.services import drain_all
-from tenants import redis as tenant_redis
 from tests.metering.conftest import set_policy
 
 

@@ -5,9 +5,9 @@ import pytest
 from django.http import HttpResponse
 from django_tenants.utils import schema_context
 
+from core.errors import InvalidInput
 from metering import engine, headers
 from metering.models import Policy
-from tenants.errors import InvalidInput
 from tests.metering.conftest import set_policy
 
 

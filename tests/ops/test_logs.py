@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.logging import JsonFormatter, RequestContextFilter, redact
-from tenants import context
+from core import context
 from tests.ops.servers import Gunicorn
 
 PASSWORD = "Correct-Horse-Battery-42!"

@@ -177,11 +177,11 @@ def test_celery_worker_serves_task_failures_on_its_metrics_port(tmp_path):
     try:
         wait_port(port, timeout=60)
         # when a task fails (called with an argument it does not take)
-        app.send_task("tenants.tasks.backup_nightly", args=["unexpected"])
+        app.send_task("core.tasks.backup_nightly", args=["unexpected"])
         deadline, failures = time.monotonic() + 30, 0.0
         while time.monotonic() < deadline and not failures:
             page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-            failures = _value(_samples(page), "tollgate_celery_task_failures_total", task="tenants.tasks.backup_nightly")
+            failures = _value(_samples(page), "tollgate_celery_task_failures_total", task="core.tasks.backup_nightly")
             time.sleep(0.2)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)

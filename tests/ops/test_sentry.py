@@ -22,7 +22,7 @@ import logging
 import django
 django.setup()
 import sentry_sdk
-from tenants import context
+from core import context
 
 assert sentry_sdk.get_client().is_active(), "SENTRY_DSN set but Sentry not initialised"
 context.request_id.set("rid-sentry-000001")

@@ -1,11 +1,11 @@
-"""tenants.db.connection: the thread's DatabaseWrapper, the one django.db.connection stands for."""
+"""core.db.connection: the thread's DatabaseWrapper, the one django.db.connection stands for."""
 
 import threading
 
 from django.db import connection as django_connection
 from django.db import connections
 
-from tenants import db
+from core import db
 from tests.conftest import make_workspace
 
 

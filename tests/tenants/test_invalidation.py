@@ -1,4 +1,4 @@
-"""The invalidation listener (tenants.invalidation) must never keep a process from exiting."""
+"""The invalidation listener (core.invalidation) must never keep a process from exiting."""
 
 import os
 import subprocess
@@ -16,8 +16,8 @@ import threading, time
 import django
 django.setup()
 import redis.connection
-from tenants import invalidation
-from tenants.redis import get_redis
+from core import invalidation
+from core.redis import get_redis
 
 make_connection = redis.connection.ConnectionPool.make_connection
 
@@ -46,7 +46,7 @@ def test_a_process_exits_while_its_listener_is_still_connecting():
 
 
 def test_max_age_follows_a_changed_setting_and_the_listeners_state(settings):
-    from tenants import invalidation
+    from core import invalidation
 
     invalidation.ensure_listener()
     deadline = time.monotonic() + 5

@@ -1,4 +1,4 @@
-"""tenants.redis.execute: the metered path's own connection per thread, replaced when broken,
+"""core.redis.execute: the metered path's own connection per thread, replaced when broken,
 never retried after a timeout (the command may have run)."""
 
 import os
@@ -8,8 +8,8 @@ import time
 import pytest
 import redis
 
-from tenants import process
-from tenants import redis as tenant_redis
+from core import process
+from core import redis as tenant_redis
 
 
 def test_execute_keeps_one_connection_per_thread(own_redis):
@@ -107,7 +107,7 @@ def test_a_forked_child_gets_its_own_connection_and_the_parent_keeps_its_own(own
     child_id, child_pid_seen, child_pid = os.read(read, 100).decode().split()
     os.close(read)
     assert int(child_id) != parent
-    assert child_pid_seen == child_pid  # tenants.process follows the fork
+    assert child_pid_seen == child_pid  # core.process follows the fork
     assert process.pid() == os.getpid()
     # the child's exit did not close the parent's socket
     assert tenant_redis.execute("CLIENT", "ID") == parent

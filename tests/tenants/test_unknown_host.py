@@ -5,7 +5,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from tenants.errors import Conflict
+from core.errors import Conflict
 from tenants.services import domain_add, domain_verify
 from tests.conftest import make_workspace
 

@@ -7,7 +7,7 @@ that it is shown once goes to stderr. The key is printed once and never again.
 from django.core.management.base import BaseCommand, CommandError
 
 from apikeys.services import apikey_create
-from tenants.errors import DomainError
+from core.errors import DomainError
 from tenants.selectors import workspace_get
 
 

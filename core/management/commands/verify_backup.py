@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants import backups
+from core.ops import backups
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import InvalidResponse
 from redis.retry import Retry
 
-from tenants import process
+from core import process
 
 _lock = threading.Lock()
 _client: redis.Redis | None = None

@@ -9,7 +9,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.permissions import Role
 from accounts.selectors import user_by_email
 from accounts.services import membership_create
-from tenants.errors import DomainError
+from core.errors import DomainError
 from tenants.selectors import workspace_url
 from tenants.services import workspace_create
 

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.selectors import user_by_email
 from accounts.services import user_erase
 from auditing.services import audit_subject_erase, pseudonym_for
-from tenants.errors import DomainError
+from core.errors import DomainError
+from tenants.selectors import audit_schemas
 
 
 class Command(BaseCommand):
@@ -32,7 +33,8 @@ class Command(BaseCommand):
             if user is not None:
                 changed = user_erase(user=user, actor=("operator", "manage.py"))
             else:
-                changed = audit_subject_erase(user_id=uid, email=email.strip().lower(), actor=("operator", "manage.py"))
+                changed = audit_subject_erase(user_id=uid, email=email.strip().lower(), schemas=audit_schemas(),
+                                              actor=("operator", "manage.py"))
         except DomainError as exc:
             raise CommandError(exc.detail) from exc
         self.stdout.write(f"Erased user {uid} from the audit trail as {pseudonym_for(uid)}: "

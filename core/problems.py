@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 
-from tenants import context
-from tenants.errors import DomainError
+from core import context
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The one error base every app raises. Rendered once, as RFC 9457, by tenants.problems."""
+"""The one error base every app raises. Rendered once, as RFC 9457, by core.problems."""
 
 from http import HTTPStatus
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from tenants import hot_settings, process
-from tenants.redis import get_redis, new_client
+from core import hot_settings, process
+from core.redis import get_redis, new_client
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,11 @@ def _dispatch(topic: str) -> None:
 
 
 def publish(topic: str) -> None:
-    """Invalidate `topic` here now and in every other process after the transaction commits."""
-    _dispatch(topic)
+    """Invalidate `topic` in this process and every other once the transaction commits.
+
+    Not before: a cache cleared before the commit can be refilled, by a request reading the
+    old committed row meanwhile, and would then serve the old row until its max age.
+    """
 
     def send() -> None:
         _dispatch(topic)

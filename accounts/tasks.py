@@ -1,0 +1,38 @@
+"""Celery tasks of accounts: telling people about critical audit events."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django_tenants.utils import get_public_schema_name
+
+from accounts.selectors import owner_emails
+from auditing.services import critical_event_notify
+from tenants.selectors import workspace_by_schema
+
+logger = logging.getLogger(__name__)
+
+
+def _notify_critical_event_failure(self, exc, task_id, args, kwargs, einfo):
+    logger.error("critical audit event email failed for %s: %s", kwargs, exc)
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=60, on_failure=_notify_critical_event_failure)
+def notify_critical_event(self, *, schema_name: str, event_id: int) -> int:
+    """Email the owners of the workspace behind `schema_name` (operators, ADMINS, for platform events)."""
+    if schema_name == get_public_schema_name():
+        recipients, name = [email for _name, email in settings.ADMINS], ""
+    else:
+        workspace = workspace_by_schema(schema_name=schema_name)
+        recipients = owner_emails(workspace=workspace) if workspace else []
+        name = workspace.name if workspace else ""
+    try:
+        return critical_event_notify(schema_name=schema_name, event_id=event_id, recipients=recipients,
+                                     workspace_name=name)
+    except OSError as exc:  # SMTP down: try again later
+        raise self.retry(exc=exc)
+
+
+def critical_event_committed(*, schema_name: str, event_id: int, **kwargs) -> None:
+    """auditing.signals.critical_event_committed's receiver (accounts/apps.py): queue the email."""
+    notify_critical_event.delay(schema_name=schema_name, event_id=event_id)

@@ -141,6 +141,54 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
         membership.delete()
 
 
+def membership_operator_update(*, membership: Membership, role: str, status: str, operator: User) -> Membership:
+    """An operator's edit of a membership (Django admin): any role or status, but the workspace
+    keeps an active owner, and the change is audited in the workspace as the operator's.
+
+    Raises InvalidInput for an unknown role or status, LastOwner for the last owner.
+    """
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}.", field="role")
+    if status not in Membership.Status.values:
+        raise InvalidInput(f"Unknown status {status!r}.", field="status")
+    # Not durable: Django admin runs its views in a transaction of its own; a savepoint, so a
+    # refusal leaves the admin's transaction usable for its message.
+    with transaction.atomic():
+        current = Membership.objects.select_for_update().select_related("user", "workspace").get(pk=membership.pk)
+        if (role, status) == (current.role, current.status):
+            return current
+        if RANK[role] < RANK[current.role] or status != Membership.Status.ACTIVE:
+            _ensure_another_owner(current)
+        old_role, old_status = current.role, current.status
+        current.role, current.status = role, status
+        current.save(update_fields=["role", "status"])
+        actor = ("operator", operator)
+        if role != old_role:
+            record(action="role_changed", actor=actor, resource=current, workspace=current.workspace,
+                   details={"member": current.user.email, "from": old_role, "to": role})
+        if status != old_status:
+            suspended = status == Membership.Status.SUSPENDED
+            record(action="member_suspended" if suspended else "member_reactivated", actor=actor, resource=current,
+                   workspace=current.workspace, severity="warning" if suspended else "info",
+                   details={"member": current.user.email})
+    return current
+
+
+def membership_operator_remove(*, membership: Membership, operator: User) -> None:
+    """An operator removes a membership (Django admin); the workspace keeps an active owner.
+
+    Raises LastOwner for the last owner.
+    """
+    # Not durable: Django admin runs its views in a transaction of its own; a savepoint, so a
+    # refusal leaves the admin's transaction usable for its message.
+    with transaction.atomic():
+        current = Membership.objects.select_related("user", "workspace").get(pk=membership.pk)
+        _ensure_another_owner(current)
+        record(action="member_removed", actor=("operator", operator), resource=current, workspace=current.workspace,
+               severity="warning", details={"member": current.user.email, "role": current.role})
+        current.delete()
+
+
 def invitation_create(*, workspace, email: str, role: str, actor: Membership) -> tuple[Invitation, str]:
     """Invite `email` as `role`; returns the invitation and its one-time token (emailed)."""
     _require(actor, "members.invite")

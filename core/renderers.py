@@ -3,7 +3,7 @@
 DRF's JSONRenderer costs ~30k instructions to render `{"words": 1}` and ~57k for the
 analysis of /api/v1/analyze: it parses the accepted media type for an indent and builds a
 json.JSONEncoder and a C encoder for every response. orjson writes the same document in
-~2k and ~4k (bench/README.md, "Figures, fifth session").
+~2k and ~4k (bench/README.md, "Metering", latest figures).
 
 The bytes are DRF's: compact, UTF-8 (UNICODE_JSON), U+2028 and U+2029 escaped (so the output
 stays a JavaScript subset), keys in order. What orjson would write differently goes through

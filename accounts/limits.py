@@ -1,5 +1,7 @@
 """Member limits per plan: the hook billing fills in later (issue: plans and billing)."""
 
+from http import HTTPStatus
+
 from django.conf import settings
 
 from core.errors import DomainError
@@ -7,7 +9,7 @@ from core.errors import DomainError
 
 class MemberLimitReached(DomainError):
     code = "member_limit_reached"
-    status = 402
+    status = HTTPStatus(402)
     title = "Member limit reached"
 
 

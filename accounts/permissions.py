@@ -10,7 +10,7 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
-RANK = {Role.MEMBER: 0, Role.MANAGER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+RANK: dict[str, int] = {Role.MEMBER: 0, Role.MANAGER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 _ALL = frozenset(Role)
 _MANAGER_UP = frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER})

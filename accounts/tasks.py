@@ -20,8 +20,10 @@ def _notify_critical_event_failure(self, exc, task_id, args, kwargs, einfo):
 @shared_task(bind=True, max_retries=5, default_retry_delay=60, on_failure=_notify_critical_event_failure)
 def notify_critical_event(self, *, schema_name: str, event_id: int) -> int:
     """Email the owners of the workspace behind `schema_name` (operators, ADMINS, for platform events)."""
+    name = ""
     if schema_name == get_public_schema_name():
-        recipients, name = [email for _name, email in settings.ADMINS], ""
+        # ADMINS: (name, email) pairs, or plain addresses (Django 6's form)
+        recipients = [admin if isinstance(admin, str) else admin[1] for admin in settings.ADMINS]
     else:
         workspace = workspace_by_schema(schema_name=schema_name)
         recipients = owner_emails(workspace=workspace) if workspace else []

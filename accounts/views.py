@@ -137,7 +137,7 @@ def workspaces(request):
 def go(request, slug):
     workspace = workspace_get(slug=slug)
     membership = selectors.membership_for(user=request.user, workspace=workspace) if workspace else None
-    if membership is None or not membership.is_active or not workspace.is_active:
+    if workspace is None or membership is None or not membership.is_active or not workspace.is_active:
         raise Http404
     return _hand_off(request, user=request.user, workspace=workspace)
 

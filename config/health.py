@@ -57,7 +57,7 @@ def _broker() -> None:
         conn.ensure_connection(max_retries=0, timeout=TIMEOUT)
 
 
-_migrations_ok = {"at": None}
+_migrations_ok: dict[str, float | None] = {"at": None}
 _migrations_lock = threading.Lock()
 
 

@@ -62,7 +62,7 @@ class LocalCache:
             self._data[key] = (value, time.monotonic())
         return value
 
-    def get_or_load(self, key: Hashable, load: Callable[[Hashable], Any]) -> Any:
+    def get_or_load(self, key: Hashable, load: Callable[[Any], Any]) -> Any:
         value = self.get(key)
         return self.put(key, load(key)) if value is MISSING else value
 

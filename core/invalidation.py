@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 
@@ -30,7 +31,7 @@ def channel(client=None) -> str:
     return f"tollgate:invalidate:db{client.connection_pool.connection_kwargs.get('db', 0)}"
 
 _handlers: list[Callable[[str], None]] = []
-_state = {"pid": None, "connected": False}
+_state: dict[str, Any] = {"pid": None, "connected": False}
 _start_lock = threading.Lock()
 
 
@@ -66,7 +67,7 @@ def publish(topic: str) -> None:
 
 
 def listener_connected() -> bool:
-    return _state["connected"] and _state["pid"] == process.pid()
+    return bool(_state["connected"]) and _state["pid"] == process.pid()
 
 
 def max_age() -> float:

@@ -4,6 +4,7 @@
 import json
 import re
 from functools import cache, lru_cache
+from http import HTTPStatus
 from pathlib import Path
 
 from core.errors import DomainError, InvalidInput
@@ -20,7 +21,7 @@ class EmptyText(InvalidInput):
 
 class TextTooLong(DomainError):
     code = "text_too_long"
-    status = 413
+    status = HTTPStatus(413)
     title = "Text too long"
 
 

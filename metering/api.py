@@ -1,5 +1,7 @@
 """The reference metered endpoint and the limits endpoint."""
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -18,7 +20,8 @@ def _tokens(request) -> int:
 
 class AnalysisOutput(serializers.Serializer):
     class Sentiment(serializers.Serializer):
-        label = serializers.ChoiceField(choices=["positive", "negative", "neutral"])
+        # "label" is the API's field name; DRF Fields also have a .label attribute, which the stubs type
+        label = serializers.ChoiceField(choices=["positive", "negative", "neutral"])  # type: ignore[assignment]
         score = serializers.FloatField(help_text="-1 (negative) to 1 (positive)")
 
     words = serializers.IntegerField()
@@ -108,7 +111,7 @@ class InfoApi(APIView):
     @extend_schema(responses=InfoOutput)
     def get(self, request):
         workspace = request.workspace
-        body = {"workspace": {"id": workspace.pk, "slug": workspace.slug, "name": workspace.name,
+        body: dict[str, Any] = {"workspace": {"id": workspace.pk, "slug": workspace.slug, "name": workspace.name,
                               "status": workspace.status}}
         if isinstance(request.user, ApiKeyPrincipal):
             key = request.user.key

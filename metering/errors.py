@@ -33,7 +33,7 @@ def refusal_error(decision, headers: dict) -> QuotaExceeded:
         per = "second" if c.window_ms == 1000 else f"{c.window_ms // 1000} seconds"
         detail = (f"This key may send {c.limit} requests per {per}. "
                   f"Retry after {decision.retry_after} s, or ask for a higher burst limit on the key.")
-        cls = RateLimited
+        cls: type[RateLimited | QuotaExceeded] = RateLimited
     elif c.kind == "credits":
         detail = (f"This workspace used its {c.limit} {c.meter} credits for the month and has no top-up left. "
                   f"They refill at {reset_iso}. {upgrade}").strip()

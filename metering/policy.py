@@ -13,6 +13,7 @@ A meter a policy does not name is counted but not limited.
 
 import copy
 import re
+from typing import Any
 
 from django_tenants.utils import schema_context
 
@@ -42,7 +43,7 @@ def validate(policy: dict) -> dict:
     """A normalised copy of `policy`. Raises PolicyError naming the bad part."""
     if not isinstance(policy, dict):
         raise PolicyError("a policy is an object")
-    out = {"plan": str(policy.get("plan") or "custom"), "upgrade": str(policy.get("upgrade") or ""), "meters": {}}
+    out: dict[str, Any] = {"plan": str(policy.get("plan") or "custom"), "upgrade": str(policy.get("upgrade") or ""), "meters": {}}
     burst = policy.get("burst")
     if burst is not None:
         limit, window = burst.get("limit"), burst.get("window", 1)
@@ -55,7 +56,7 @@ def validate(policy: dict) -> dict:
             raise PolicyError(f"meter names are 1-64 ASCII letters, digits and underscores: {meter!r}")
         if not isinstance(spec, dict):
             raise PolicyError(f"meter {meter!r}: limits are an object")
-        clean = {}
+        clean: dict[str, dict | int] = {}
         for window, limit in spec.items():
             if window == "credits":
                 if not isinstance(limit, int) or limit < 0:

@@ -22,9 +22,9 @@ def bounds(window: str, at: float) -> tuple[int, int]:
         return start, start + size
     if window == "month":
         moment = datetime.fromtimestamp(at, tz=UTC)
-        start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
-        end = datetime(moment.year + (moment.month == 12), moment.month % 12 + 1, 1, tzinfo=UTC)
-        return int(start.timestamp()), int(end.timestamp())
+        first = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+        following = datetime(moment.year + (moment.month == 12), moment.month % 12 + 1, 1, tzinfo=UTC)
+        return int(first.timestamp()), int(following.timestamp())
     raise ValueError(window)
 
 

@@ -62,7 +62,7 @@ def dump(*, target: Target, path: Path, progress: bool | None = False) -> dict:
     try:
         # One snapshot for the counts and the dump: they describe the very same rows.
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        (snapshot,) = conn.execute("SELECT pg_export_snapshot()").fetchone() or ("",)
         major = server_major(conn)
         counts = count_rows(conn, progress=progress, desc="counting rows")
         pg_dump = pick_tool("pg_dump", at_least=major)

@@ -140,7 +140,7 @@ def count_rows(conn: psycopg.Connection, *, progress: bool | None = False, desc:
     counts = {}
     for schema, table in tqdm(list_tables(conn), desc=desc, unit="table", disable=_disabled(progress), leave=False):
         query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-        counts[f"{schema}.{table}"] = conn.execute(query).fetchone()[0]
+        (counts[f"{schema}.{table}"],) = conn.execute(query).fetchone() or (0,)
     return counts
 
 
@@ -183,7 +183,7 @@ def run_with_progress(args: list[str], *, env: dict[str, str], marker: str, tota
     tail: list[str] = []
     with tqdm(total=total, desc=desc, unit="table", disable=_disabled(progress)) as bar:
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        for line in proc.stderr:
+        for line in proc.stderr or ():
             if marker in line:
                 bar.update(1)
             elif "error" in line.lower() or "warning" in line.lower() or "fatal" in line.lower():

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from auditing.selectors import audit_chain_verify
+from tenants.models import Workspace
 from tenants.selectors import workspace_get, workspace_list
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", metavar="SLUG", help="verify only this workspace's chain")
 
     def handle(self, *args, workspace=None, **options):
+        targets: list[tuple[str, Workspace | None]]
         if workspace:
             found = workspace_get(slug=workspace)
             if found is None:

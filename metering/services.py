@@ -3,10 +3,11 @@ spool and its replay, and draining the usage stream into each workspace's schema
 
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 
 import redis
-from django.db import transaction
+from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from auditing.services import record
@@ -66,13 +67,20 @@ def credits_top_up(*, workspace, meter: str, units: int, note: str = "", actor=N
 
 
 def spool_event(*, workspace_id: int, request_id: str, key_id: str, endpoint: str, costs: dict, at: float,
-                counters: list[dict]) -> None:
-    """Keep an event admitted while Redis was down (and the counts it owes) in PostgreSQL."""
+                counters: list[dict]) -> str:
+    """Keep an event admitted while Redis was down (and the counts it owes) in PostgreSQL.
+
+    The event gets its identity here, made by us (the request id is the caller's), and keeps
+    it through every replay. Returns it.
+    """
+    event_id = f"spool-{uuid.uuid4().hex}"
     with schema_context("public"):
         SpooledEvent.objects.create(
             workspace_id=workspace_id, request_id=request_id,
-            payload={"key": key_id, "ep": endpoint, "costs": costs, "ts": int(at * 1000), "counters": counters},
+            payload={"id": event_id, "key": key_id, "ep": endpoint, "costs": costs, "ts": int(at * 1000),
+                     "counters": counters},
         )
+    return event_id
 
 
 def replay_spool(*, limit: int = 1000) -> int:
@@ -91,46 +99,69 @@ def replay_spool(*, limit: int = 1000) -> int:
                 # overdraft shows up as usage and is billed as overage.
                 pipe.incrby(c["key"], c["cost"])
                 pipe.pexpire(c["key"], int(c["window_ms"]) + 3_600_000)
-            event = events.pack(row.request_id, p["key"], p["costs"], p["ts"], p["ep"])
-            pipe.xadd(f"{tag(row.workspace_id)}:usage", {events.FIELD: event})
+            # Rows spooled before events had ids take one from their primary key: stable too.
+            pipe.xadd(f"{tag(row.workspace_id)}:usage",
+                      events.replayed(row.request_id, p["key"], p["costs"], p["ts"], p["ep"],
+                                      event_id=p.get("id") or f"spool-{row.pk}"))
             done += 1
         pipe.execute()
         SpooledEvent.objects.filter(pk__in=[r.pk for r in rows]).delete()
     return done
 
 
-def _parse(fields: dict) -> list[dict]:
+def _rows(entry_id: bytes, fields: dict) -> list[tuple]:
+    """A stream entry as UsageEvent rows, one per meter, in _INSERT's column order."""
     e = events.parse(fields)
+    event_id = events.identity(entry_id, fields)
     at = datetime.fromtimestamp(e["ts"] / 1000, tz=UTC)
-    return [{"request_id": e["rid"], "key_id": e["key"], "endpoint": e["ep"][:200], "meter": meter, "units": units,
-             "status": e["st"], "occurred_at": at} for meter, units in e["meters"]]
+    return [(event_id, e["rid"], e["key"], e["ep"][:200], meter, units, e["st"], at) for meter, units in e["meters"]]
+
+
+_COLUMNS = ("event_id", "request_id", "key_id", "endpoint", "meter", "units", "status", "occurred_at")
+_TYPES = ("varchar", "varchar", "varchar", "varchar", "varchar", "bigint", "varchar", "timestamptz")
+# One statement whatever the batch size (one array per column), and rowcount is what was
+# stored: a row whose (event_id, meter) is already there (a replay) is skipped, not counted.
+_INSERT = (f'INSERT INTO "{UsageEvent._meta.db_table}" ({", ".join(_COLUMNS)}) '  # noqa: S608 - constants only
+           f'SELECT * FROM unnest({", ".join(f"%s::{t}[]" for t in _TYPES)}) '
+           "ON CONFLICT (event_id, meter) DO NOTHING")
+
+
+def usage_events_store(*, schema_name: str, rows: list[tuple]) -> int:
+    """Insert usage rows (see _rows) into the workspace's schema; returns how many were new.
+
+    Idempotent: an event already stored (same event_id and meter) adds nothing.
+    """
+    if not rows:
+        return 0
+    with schema_context(schema_name), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_INSERT, [list(column) for column in zip(*rows, strict=True)])
+        return cursor.rowcount
 
 
 def drain_workspace(*, workspace_id: int, schema_name: str) -> tuple[int, float]:
     """Move the workspace's stream into its UsageEvent table. Idempotent: replays add nothing.
 
-    Returns (events moved, age in seconds of the oldest event found: the drain lag).
+    Returns (events stored, age in seconds of the oldest event found: the drain lag).
     """
     from tenants.metrics import USAGE_EVENTS_INGESTED
 
     client = get_redis()
     stream = f"{tag(workspace_id)}:usage"
-    moved, lag = 0, 0.0
+    stored, lag = 0, 0.0
     while True:
         entries = client.xrange(stream, count=DRAIN_BATCH)
         if not entries:
             break
-        rows = [row for _, fields in entries for row in _parse(fields)]
+        rows = [row for entry_id, fields in entries for row in _rows(entry_id, fields)]
         oldest_ms = int(entries[0][0].decode().split("-")[0])
         lag = max(lag, time.time() - oldest_ms / 1000)
-        with schema_context(schema_name), transaction.atomic():
-            UsageEvent.objects.bulk_create([UsageEvent(**r) for r in rows], ignore_conflicts=True)
+        new = usage_events_store(schema_name=schema_name, rows=rows)
         client.xdel(stream, *[entry_id for entry_id, _ in entries])
-        USAGE_EVENTS_INGESTED.inc(len(rows))
-        moved += len(rows)
+        USAGE_EVENTS_INGESTED.inc(new)  # stored, not read: a replayed entry is not ingested twice
+        stored += new
         if len(entries) < DRAIN_BATCH:
             break
-    return moved, lag
+    return stored, lag
 
 
 def drain_all() -> int:

@@ -59,6 +59,8 @@ class SpooledEvent(models.Model):
     workspace_id = models.BigIntegerField(db_index=True)
     request_id = models.CharField(max_length=128)
     payload = models.JSONField()
+    # The check was sent and its reply lost: Redis may have counted it (metering.services.spool_settle).
+    in_doubt = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

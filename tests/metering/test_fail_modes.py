@@ -218,3 +218,23 @@ def test_a_check_whose_reply_was_lost_is_served_and_billed_once(workspace, api_k
     assert direct.get(hour) == b"1"
     connection.set_schema_to_public()
 
+
+def test_limits_answers_503_not_500_while_redis_is_down_or_loading(workspace, api_key, api_client, own_redis):
+    # given
+    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
+
+    def limits():
+        return api_client.get("/api/v1/limits", HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+
+    assert limits().status_code == HTTPStatus.OK
+    # when Redis is loading its data after a restart, then when it is down
+    own_redis.restart_loading()
+    loading = limits()
+    own_redis.stop()
+    down = limits()
+    # then a clear 503 problem each time (the counts live only in Redis)
+    for response in (loading, down):
+        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "metering_unavailable"
+        assert response["Retry-After"] == "5"

@@ -98,28 +98,59 @@ class _Wire:
         self.conn.disconnect()
 
     def call(self, command: bytes):
+        """Send the command and return its reply. An error reply comes back as redis-py's
+        exception instance, not raised (hiredis makes them: ResponseError and its kin, and
+        BusyLoadingError, a ConnectionError subclass); send_packed raises it. A failure of
+        the connection itself is raised, marked (`_sent`) when the whole command had left."""
         if self.sock is None:
             self._open()
         if self.reader is None:  # TLS: redis-py's path
             self.conn.send_packed_command([command], check_health=False)
-            return self.conn.read_response()
+            try:
+                return self.conn.read_response()
+            except (redis.ResponseError, redis.exceptions.BusyLoadingError) as exc:
+                return exc  # an error reply: the connection is sound
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise _sent(exc, partial=False)
         sock, reader, buf = self.sock, self.reader, self.buf
         try:
             sock.sendall(command)
+        except BlockingIOError as exc:  # SO_SNDTIMEO ran out: the command never left whole
+            raise redis.TimeoutError("Timeout talking to Redis") from exc
+        except OSError as exc:
+            raise redis.ConnectionError(f"Error talking to Redis: {exc}") from exc
+        received = False
+        try:
             reply = False
             while reply is False:
                 n = sock.recv_into(buf)
                 if not n:
                     raise redis.ConnectionError("Connection closed by server.")
+                received = True
                 reader.feed(buf, 0, n)
                 reply = reader.gets(False)
-        except BlockingIOError as exc:  # SO_SNDTIMEO / SO_RCVTIMEO ran out
-            raise redis.TimeoutError("Timeout talking to Redis") from exc
+        except BlockingIOError as exc:  # SO_RCVTIMEO ran out
+            raise _sent(redis.TimeoutError("Timeout talking to Redis"), partial=received) from exc
         except OSError as exc:
-            raise redis.ConnectionError(f"Error talking to Redis: {exc}") from exc
-        if isinstance(reply, redis.ResponseError):
-            raise reply
+            raise _sent(redis.ConnectionError(f"Error talking to Redis: {exc}"), partial=received) from exc
+        except redis.RedisError as exc:  # the connection closed, or a reply hiredis can't read
+            raise _sent(exc, partial=received)
         return reply
+
+
+def _sent(exc: redis.RedisError, *, partial: bool) -> redis.RedisError:
+    """Mark a failure that came after the whole command had been sent: Redis may have run
+    it. `partial`: part of its reply had come, so Redis certainly got it."""
+    exc.tollgate_sent = True
+    exc.tollgate_partial = partial
+    return exc
+
+
+def may_have_run(exc: BaseException) -> bool:
+    """Whether the command that failed with `exc` may have run all the same: its reply was
+    lost or late (a timeout, a connection cut after sending). A caller that then does the
+    work another way (the metering spool) must be able to tell the two apart later."""
+    return getattr(exc, "tollgate_sent", False)
 
 
 def execute(*args):
@@ -132,20 +163,34 @@ def send_packed(command: bytes):
 
     For the metered request's one round trip (see _Wire). A connection found broken (Redis
     restarted) is replaced and the command sent once more; nothing is retried after a
-    timeout, since the command may have run. Errors are redis-py's.
+    timeout or once part of the reply had come, since the command may have run.
+    Every failure raises a redis.RedisError (redis-py's classes; `may_have_run` says which
+    may have run all the same): an error reply (LOADING, READONLY, NOSCRIPT, ...) as it
+    is, the connection kept, since it is sound.
     """
     client = get_redis()
+    sent_before = False  # the first attempt's command went out whole (its connection then broke)
     for attempt in (0, 1):
         wire = _wire(client)
         try:
-            return wire.call(command)
-        except redis.ConnectionError:
+            reply = wire.call(command)
+        except redis.RedisError as exc:
             wire.close()
-            if attempt:
+            partial = getattr(exc, "tollgate_partial", False)
+            if sent_before:
+                _sent(exc, partial=partial)
+            if attempt or partial or not isinstance(exc, redis.ConnectionError):
                 raise
-        except redis.TimeoutError:
+            sent_before = may_have_run(exc)
+            continue
+        except Exception as exc:  # not redis-py's: e.g. an error reply hiredis failed to build
             wire.close()
-            raise
+            raise _sent(redis.RedisError(f"Unexpected failure talking to Redis: {exc!r}"), partial=True) from exc
+        if isinstance(reply, Exception):
+            if sent_before:
+                _sent(reply, partial=False)
+            raise reply
+        return reply
     raise AssertionError("unreachable")
 
 

@@ -16,7 +16,7 @@ import msgpack
 import redis
 from django.conf import settings
 
-from core.redis import execute, send_packed
+from core.redis import execute, may_have_run, send_packed
 from metering import events, windows
 from metering.metrics import METERING_FAIL_OPEN
 from metering.policy import policy_for
@@ -244,7 +244,10 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
     now_ms = int(at * 1000)
     try:
         result = _evalsha(command(plan, costs, events.pack(request_id, key_id, costs, now_ms, endpoint), now_ms))
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+    except redis.RedisError as exc:
+        # Every Redis failure, not only a dead server: LOADING while it restarts from its
+        # AOF, READONLY after a failover, a reset or a timeout mid-reply, any error reply
+        # (issue 18, finding 11: a LOADING reply once came back as a value and gave a 500).
         return _degraded(exc, workspace=workspace, plan=plan, costs=costs, request_id=request_id,
                          key_id=key_id, endpoint=endpoint, at=at)
     return _decide(result, plan, at)
@@ -306,9 +309,12 @@ _local: dict[str, float] = {}
 
 def _degraded(exc, *, workspace, plan: Plan, costs, request_id, key_id, endpoint, at) -> Decision:
     if settings.METERING_FAIL_MODE == "closed":
+        logger.warning("Redis failed (%s: %s), metering fails closed for workspace %s",
+                       type(exc).__name__, exc, workspace.slug)
         raise MeteringUnavailable(str(exc)) from exc
     METERING_FAIL_OPEN.inc()
-    logger.warning("Redis unreachable, metering fails open for workspace %s", workspace.slug)
+    logger.warning("Redis failed (%s: %s), metering fails open for workspace %s",
+                   type(exc).__name__, exc, workspace.slug)
     # An in-process limiter with the same limits: per process, so the fleet may admit
     # up to workers x limit while Redis is away; the spool keeps every admitted event.
     ws = plan.windows
@@ -329,10 +335,12 @@ def _degraded(exc, *, workspace, plan: Plan, costs, request_id, key_id, endpoint
     remaining = [max(0, w.limit - u) for w, u in zip(ws, used, strict=True)]
     from metering.services import spool_event
 
+    # in_doubt: the check went out and its reply was lost, so Redis may have counted it too.
     spool_event(workspace_id=workspace.pk, request_id=request_id, key_id=key_id, endpoint=endpoint, costs=costs,
-                at=at, counters=[{"key": w.key, "kind": w.kind, "cost": costs[w.meter],
-                                  "window_ms": max(1, int((w.end - at) * 1000)), "limit": w.limit,
-                                  "extra_key": w.extra_key} for w in ws if w.kind != "gcra"])
+                at=at, in_doubt=may_have_run(exc),
+                counters=[{"key": w.key, "kind": w.kind, "cost": costs[w.meter],
+                           "window_ms": max(1, int((w.end - at) * 1000)), "limit": w.limit,
+                           "extra_key": w.extra_key} for w in ws if w.kind != "gcra"])
     return Decision(True, plan, at, remaining, resets, used, degraded=True)
 
 

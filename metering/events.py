@@ -7,9 +7,30 @@ One field, "e", whose value is the request id, key id, meters ("requests=1;token
 never do: request ids are validated, key ids and meter names are letters, digits and
 underscores). One field instead of six halves XADD's share of check.lua (bench/README.md).
 Entries in the earlier six-field form (rid, key, ep, m, st, ts) are read as before.
+
+An event's identity is made by the server, never taken from the caller (the request id is
+the caller's to choose: issue 18, finding 1). An event the metering check appended is
+identified by its stream entry id (XADD's "*"), so the hot path adds nothing to the entry.
+An event admitted while Redis was down got an id when it was spooled; its replay carries it
+in a second field, "i", so that a replay repeated after an interruption (XADD done, the
+spool's commit lost) makes a new stream entry with the same identity, stored once.
 """
 
 FIELD = "e"
+ID_FIELD = "i"
+
+
+def identity(entry_id: bytes | str, fields: dict) -> str:
+    """The event's identity: the id it carries (a replayed spool event), else its stream entry id."""
+    carried = fields.get(ID_FIELD.encode(), fields.get(ID_FIELD))
+    value = carried if carried else entry_id
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def replayed(request_id: str, key_id: str, costs: dict[str, int], ts_ms: int, endpoint: str, *,
+             event_id: str) -> dict[str, bytes]:
+    """The stream fields of a spooled event put back into the stream, with its spool-made id."""
+    return {FIELD: pack(request_id, key_id, costs, ts_ms, endpoint), ID_FIELD: event_id.encode()}
 
 
 def pack(request_id: str, key_id: str, costs: dict[str, int], ts_ms: int, endpoint: str) -> bytes:

@@ -9,7 +9,7 @@ RATE_LIMIT_EXCEEDED = Counter(
 )
 USAGE_EVENTS_INGESTED = Counter(
     "tollgate_usage_events_ingested_total",
-    "Usage events moved from the Redis stream into workspace schemas.",
+    "Usage events stored from the Redis stream into workspace schemas (an event read again is not counted again).",
 )
 USAGE_DRAIN_LAG = Gauge(
     "tollgate_usage_drain_lag_seconds",

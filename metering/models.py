@@ -27,8 +27,16 @@ class Policy(models.Model):
 
 
 class UsageEvent(models.Model):
-    """One meter's units for one admitted request. request_id+meter make replays idempotent."""
+    """One meter's units for one admitted request.
 
+    event_id is the event's identity, made by the server: the Redis stream entry id the
+    metering check's XADD gave it, or the id a fail-open spool gave it (metering.services).
+    event_id+meter make a replayed batch add nothing. request_id is the caller's
+    X-Request-ID (or ours): a correlation id only, never unique, since a caller who sent
+    one id with many requests would otherwise be billed for one (issue 18, finding 1).
+    """
+
+    event_id = models.CharField(max_length=64)
     request_id = models.CharField(max_length=128)
     key_id = models.CharField(max_length=16, blank=True)
     endpoint = models.CharField(max_length=200)
@@ -38,7 +46,7 @@ class UsageEvent(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["request_id", "meter"], name="usage_event_once")]
+        constraints = [models.UniqueConstraint(fields=["event_id", "meter"], name="usage_event_once")]
         indexes = [models.Index(fields=["meter", "occurred_at"])]
 
     def __str__(self) -> str:
@@ -51,6 +59,8 @@ class SpooledEvent(models.Model):
     workspace_id = models.BigIntegerField(db_index=True)
     request_id = models.CharField(max_length=128)
     payload = models.JSONField()
+    # The check was sent and its reply lost: Redis may have counted it (metering.services.spool_settle).
+    in_doubt = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

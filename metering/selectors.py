@@ -1,14 +1,23 @@
 """Reads for metering: current limits and usage (GET /api/v1/limits)."""
 
+import logging
 import math
+
+import redis
 
 from core.redis import get_redis
 from metering import engine, windows
+from metering.errors import MeteringUnavailable
 from metering.policy import policy_for
+
+logger = logging.getLogger(__name__)
 
 
 def limits_for(*, workspace, key=None) -> dict:
-    """The plan, and for each meter and window: limit, used, remaining, reset. One Redis call (MGET)."""
+    """The plan, and for each meter and window: limit, used, remaining, reset. One Redis call (MGET).
+
+    Raises MeteringUnavailable (503) when Redis fails: the counts live only there.
+    """
     at = windows.now()
     policy = policy_for(workspace)
     meters = dict.fromkeys(policy.get("meters", {}))
@@ -21,7 +30,13 @@ def limits_for(*, workspace, key=None) -> dict:
         names.append(c.key)
         if c.extra_key:
             names.append(c.extra_key)
-    values = dict(zip(names, get_redis().mget(names), strict=True)) if names else {}
+    try:
+        values = dict(zip(names, get_redis().mget(names), strict=True)) if names else {}
+    except redis.RedisError as exc:
+        logger.warning("Redis failed (%s: %s), limits unavailable for workspace %s",
+                       type(exc).__name__, exc, workspace.slug)
+        raise MeteringUnavailable("Usage counts are unavailable right now. Retry shortly.",
+                                  headers={"Retry-After": "5"}) from exc
     out = []
     for c in checks:
         raw = values.get(c.key)

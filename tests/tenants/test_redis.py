@@ -10,6 +10,7 @@ import redis
 
 from core import process
 from core import redis as tenant_redis
+from tests.servers import CuttingProxy
 
 
 def test_execute_keeps_one_connection_per_thread(own_redis):
@@ -111,3 +112,36 @@ def test_a_forked_child_gets_its_own_connection_and_the_parent_keeps_its_own(own
     assert process.pid() == os.getpid()
     # the child's exit did not close the parent's socket
     assert tenant_redis.execute("CLIENT", "ID") == parent
+
+
+def test_a_loading_reply_is_raised_and_the_connection_kept(own_redis):
+    # given a connection to a Redis that is loading its data (a restart from a big AOF)
+    own_redis.restart_loading()
+    with pytest.raises(redis.exceptions.BusyLoadingError):
+        tenant_redis.execute("INCR", "counter")
+    held = tenant_redis.execute("CLIENT", "ID")  # CLIENT is served while loading
+    # when a command gets -LOADING on it
+    with pytest.raises(redis.exceptions.BusyLoadingError) as raised:
+        tenant_redis.execute("INCR", "counter")
+    # then it is raised (it once came back as the reply) and the sound connection is kept
+    assert tenant_redis.execute("CLIENT", "ID") == held
+    assert not tenant_redis.may_have_run(raised.value)
+
+
+def test_a_reply_cut_mid_way_is_an_error_and_the_command_is_not_sent_again(own_redis, settings):
+    # given the hot path's connection going through a proxy that will cut the next integer reply
+    proxy = CuttingProxy(own_redis.port, cut=lambda reply: reply.startswith(b":"))
+    settings.REDIS_URL = proxy.url
+    tenant_redis.reset()
+    try:
+        # when the reply of a command that ran is cut after its first byte
+        with pytest.raises(redis.ConnectionError) as raised:
+            tenant_redis.execute("INCR", "counter")
+        # then the error says the command may have run, and it ran once: sending it again
+        # on a new connection (as for a connection found broken) would have counted it twice
+        assert tenant_redis.may_have_run(raised.value)
+        assert redis.Redis.from_url(own_redis.url).get("counter") == b"1"
+        # and the next command gets a new connection
+        assert tenant_redis.execute("INCR", "counter") == 2
+    finally:
+        proxy.close()

@@ -84,8 +84,9 @@ class Command(BaseCommand):
                 for _ in range(rng.randint(1, 6)):
                     rid = f"demo-{uuid.uuid4().hex}"
                     words = rng.randint(5, 400)
-                    rows.append(UsageEvent(request_id=rid, key_id="", endpoint="/api/v1/analyze", meter="requests",
-                                           units=1, occurred_at=at + timedelta(minutes=rng.randint(0, 59))))
-                    rows.append(UsageEvent(request_id=rid, key_id="", endpoint="/api/v1/analyze", meter="tokens",
-                                           units=words, occurred_at=rows[-1].occurred_at))
+                    when = at + timedelta(minutes=rng.randint(0, 59))
+                    common = {"event_id": rid, "request_id": rid, "key_id": "", "endpoint": "/api/v1/analyze",
+                              "occurred_at": when}
+                    rows.append(UsageEvent(meter="requests", units=1, **common))
+                    rows.append(UsageEvent(meter="tokens", units=words, **common))
             UsageEvent.objects.bulk_create(rows, batch_size=2000)

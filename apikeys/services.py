@@ -86,6 +86,8 @@ def apikey_create(
         )
         record(action="key_created", actor=actor, resource=row, workspace=workspace,
                details={"prefix": row.prefix, "name": name, "scopes": scopes, "environment": environment})
+    # Every process may remember this id as unknown (apikeys.cache): the key works at once everywhere.
+    invalidation.publish(f"key:{key_id}")
     return row, keys.render(environment, key_id, secret)
 
 

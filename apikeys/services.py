@@ -1,4 +1,6 @@
-"""Key lifecycle: create (secret shown once), revoke, rotate. Every write goes through here."""
+"""Key lifecycle: create (secret shown once), revoke, rotate. Every write goes through here,
+so the rules on what a key may be given hold for the key API, the dashboard and the CLI alike:
+no scope beyond what the actor may grant."""
 
 import ipaddress
 from datetime import datetime, timedelta
@@ -6,8 +8,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.permissions import grantable_scopes
+from accounts.selectors import membership_for
 from apikeys import keys
+from apikeys.errors import ScopeNotGrantable
 from apikeys.models import ApiKey
+from apikeys.permissions import granted
 from auditing.services import record
 from tenants import invalidation
 from tenants.errors import InvalidInput
@@ -15,6 +21,41 @@ from tenants.errors import InvalidInput
 MAX_NAME = 100
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=30)
+
+
+def _grantable(actor, workspace) -> frozenset[str]:
+    """The scopes `actor` may put on a key of `workspace`: for a person, what their role may
+    grant there (accounts.permissions.GRANTABLE_SCOPES; no active membership grants nothing);
+    for a key acting through the API, at most its own scopes. No actor, or an operator's
+    ("operator", label): a script, `manage.py create_api_key`, the demo; no role to hold them to."""
+    if actor is None or isinstance(actor, tuple):
+        return frozenset(ApiKey.SCOPES)
+    if _actor_user(actor) is not None:
+        membership = membership_for(user=actor, workspace=workspace)
+        return grantable_scopes(membership.role if membership is not None and membership.is_active else None)
+    if getattr(getattr(actor, "workspace", None), "pk", None) == workspace.pk:
+        return frozenset(granted(actor.scopes or ()))
+    return frozenset()
+
+
+def _check_grant(*, scopes, actor, workspace, rotating: bool = False) -> None:
+    allowed = _grantable(actor, workspace)
+    for scope in scopes:
+        if scope in allowed:
+            continue
+        who = "This key" if actor is not None and _actor_user(actor) is None else "Your role"
+        if rotating:
+            detail = (f"{who} can't grant the '{scope}' scope, and rotating this key would hand you a new "
+                      f"'{scope}' key. Ask a workspace owner or admin to rotate it.")
+        else:
+            detail = (f"{who} can't grant the '{scope}' scope: a key may do only what whoever makes it may do. "
+                      "Choose other scopes or ask a workspace owner or admin.")
+        raise ScopeNotGrantable(detail, scope=scope, field="scopes")
+
+
+def scopes_grantable_by(*, actor, workspace) -> frozenset[str]:
+    """What the dashboard offers `actor` in the scopes field (the service checks the same)."""
+    return _grantable(actor, workspace)
 
 
 def _clean_scopes(scopes) -> list[str]:
@@ -60,7 +101,7 @@ def apikey_create(
 ) -> tuple[ApiKey, str]:
     """Create a key; returns (row, full key text). The text is never retrievable again.
 
-    Raises InvalidInput naming the bad field.
+    Raises InvalidInput naming the bad field and ScopeNotGrantable for a scope beyond what `actor` may grant.
     """
     name = (name or "").strip()
     if not name:
@@ -76,6 +117,7 @@ def apikey_create(
     if burst_window not in (1, 60):
         raise InvalidInput("The burst window is 1 (per second) or 60 (per minute).", field="burst_window")
     scopes = _clean_scopes(scopes)
+    _check_grant(scopes=scopes, actor=actor, workspace=workspace)
     networks = _clean_networks(allowed_ips)
     key_id, secret, digest = keys.generate()
     with transaction.atomic():
@@ -107,12 +149,17 @@ def apikey_revoke(*, key: ApiKey, actor=None, when: datetime | None = None) -> A
 def apikey_rotate(*, key: ApiKey, grace: timedelta = DEFAULT_GRACE, actor=None) -> tuple[ApiKey, str]:
     """A new key with the same settings; the old one keeps working for `grace`, then stops.
 
-    Raises InvalidInput for a revoked or expired key or a grace outside 0..30 days.
+    Raises InvalidInput for a revoked or expired key or a grace outside 0..30 days, and
+    ScopeNotGrantable when the key has a scope `actor` may not grant.
     """
     if key.status != "active":
         raise InvalidInput(f"This key is {key.status}; only an active key can be rotated.")
     if grace < timedelta(0) or grace > MAX_GRACE:
         raise InvalidInput("The grace period is between 0 seconds and 30 days.", field="grace_period")
+    # Rotating hands the actor a working secret with the key's scopes: refused (403, not 404: the
+    # key is in the list they may see) when those are beyond what the actor may grant, rather than
+    # rotated with fewer scopes, which would silently change what the key's users can do.
+    _check_grant(scopes=key.scopes, actor=actor, workspace=key.workspace, rotating=True)
     with transaction.atomic():
         new, text = apikey_create(
             workspace=key.workspace, name=key.name, scopes=key.scopes, environment=key.environment,

@@ -34,6 +34,8 @@ GRACE_CHOICES = [
 
 
 class KeyCreateForm(forms.Form):
+    """`grantable`: the scopes the user may grant (apikeys.services), the only ones offered."""
+
     name = forms.CharField(max_length=services.MAX_NAME, help_text="What uses it, e.g. 'production server'.")
     scopes = forms.MultipleChoiceField(choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple,
                                        initial=["read", "write"])
@@ -49,6 +51,15 @@ class KeyCreateForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 3}),
                                   help_text="Optional. One address or CIDR range per line (IPv4 or IPv6). "
                                             "Empty allows any address.")
+
+    def __init__(self, *args, grantable=frozenset(ApiKey.SCOPES), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        scopes = self.fields["scopes"]
+        scopes.choices = [(value, label) for value, label in SCOPE_CHOICES if value in grantable]
+        scopes.initial = [value for value in ("read", "write") if value in grantable]
+        offered = ", ".join(value for value, _ in scopes.choices) or "none"
+        scopes.error_messages["invalid_choice"] = (
+            f"Select a valid choice. %(value)s is not one of the available choices for your role ({offered}).")
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
@@ -86,18 +97,31 @@ def _secret_page(request, *, key: ApiKey, text: str, heading: str, previous: Api
     return response
 
 
+def _grantable(request) -> frozenset[str]:
+    return services.scopes_grantable_by(actor=request.user, workspace=request.tenant)
+
+
+def _beyond(key: ApiKey, grantable: frozenset[str]) -> str | None:
+    """The first of the key's scopes the user may not grant (rotating would hand it to them)."""
+    return next((scope for scope in key.scopes if scope not in grantable), None)
+
+
 @member_required("keys.view")
 def key_list(request):
+    can_manage = can(request.membership.role, "keys.manage")
+    keys = list(selectors.apikey_list(workspace=request.tenant))
+    grantable = _grantable(request) if can_manage else frozenset()
     context = {
-        "keys": selectors.apikey_list(workspace=request.tenant),
-        "can_manage": can(request.membership.role, "keys.manage"),
+        "keys": keys,
+        "can_manage": can_manage,
+        "rotatable": {k.key_id for k in keys if _beyond(k, grantable) is None},
     }
     return render(request, "dashboard/keys.html", context)
 
 
 @member_required("keys.manage")
 def key_create(request):
-    form = KeyCreateForm(request.POST or None)
+    form = KeyCreateForm(request.POST or None, grantable=_grantable(request))
     if request.method == "POST" and form.is_valid():
         try:
             row, text = services.apikey_create(workspace=request.tenant, actor=request.user,
@@ -112,6 +136,7 @@ def key_create(request):
 @member_required("keys.manage")
 @require_POST
 def key_revoke(request, key_id):
+    # Any key manager may revoke any key, an admin key too: revoking takes access away, it grants none.
     key = _key_or_404(request, key_id)
     if key.status == "revoked":
         messages.info(request, f"{key.name} ({key.prefix}) was already revoked.")
@@ -124,6 +149,10 @@ def key_revoke(request, key_id):
 @member_required("keys.manage")
 def key_rotate(request, key_id):
     key = _key_or_404(request, key_id)
+    beyond = _beyond(key, _grantable(request))
+    if beyond is not None:
+        # The same refusal the service makes (apikeys.services.apikey_rotate), said before a form is offered.
+        return render(request, "dashboard/keys_rotate.html", {"key": key, "beyond": beyond}, status=403)
     form = KeyRotateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         grace = timedelta(seconds=int(form.cleaned_data["grace_period"]))

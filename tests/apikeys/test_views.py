@@ -98,9 +98,9 @@ def test_key_list_shows_only_this_workspaces_keys(workspace, other_workspace, ma
 
 # Create -----------------------------------------------------------------------------------
 
-def test_key_create_page_shows_the_form(workspace, manager):
+def test_key_create_page_shows_the_form(workspace, admin_user):
     # when
-    response = client_for(workspace, manager).get("/keys/new/")
+    response = client_for(workspace, admin_user).get("/keys/new/")
     # then
     assert response.status_code == HTTPStatus.OK
     body = response.content.decode()
@@ -109,9 +109,9 @@ def test_key_create_page_shows_the_form(workspace, manager):
         assert field in body, field
 
 
-def test_key_create_shows_the_secret_once(workspace, manager):
+def test_key_create_shows_the_secret_once(workspace, admin_user):
     # given
-    client = client_for(workspace, manager)
+    client = client_for(workspace, admin_user)
     # when
     response = _create(client, name="web", scopes=["read", "admin"], environment="test",
                        expires_at=(timezone.now() + timedelta(days=30)).date().isoformat(),
@@ -127,7 +127,7 @@ def test_key_create_shows_the_secret_once(workspace, manager):
     assert "will not be shown again" in body
     assert "<script>" not in body  # CSP: no inline script
     assert (row.name, row.scopes, row.environment, row.burst_limit, row.burst_window, row.allowed_ips, row.created_by) \
-        == ("web", ["read", "admin"], "test", 9, 60, ["203.0.113.0/24", "2001:db8::/32"], manager)
+        == ("web", ["read", "admin"], "test", 9, 60, ["203.0.113.0/24", "2001:db8::/32"], admin_user)
     assert row.expires_at.time().isoformat() == "00:00:00"
     # and it is not in the session, a cookie, or any later page
     assert not any(text in str(v) for v in client.session.values())

@@ -1,13 +1,21 @@
 """Dashboard pages for API keys on the workspace host: list, create, revoke, rotate.
 
-A new secret is rendered straight into the response to the POST that made it
-(never stored in the session, a message or a redirect) with `Cache-Control: no-store`,
-so it is shown exactly once.
+A new secret is shown exactly once, by post/redirect/get: the POST that makes the key
+redirects to /keys/secret/, whose first GET shows it (`Cache-Control: no-store`) and forgets
+it; a reload shows nothing and makes no key (the page used to be the POST's answer, so a
+reload made a second key). Between the two the secret is split in two halves that are each
+random alone (a one-time pad): the session holds the secret XOR the pad, a short-lived
+cookie scoped to /keys/secret/ holds the pad. Neither the session store (database, cache)
+nor the cookie ever holds it in clear, and it is never in a URL.
 """
 
+import base64
+import binascii
+import secrets
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +27,11 @@ from accounts.permissions import can
 from apikeys import selectors, services
 from apikeys.models import ApiKey
 from tenants.errors import DomainError
+
+SECRET_PATH = "/keys/secret/"
+_HELD = "apikeys.secret"  # session key: the masked secret waiting for its one display
+_PAD_COOKIE = "tg_key_pad"
+_PAD_SECONDS = 300  # time to follow the redirect; the pad is gone after that
 
 SCOPE_CHOICES = [
     ("read", "read: GET requests"),
@@ -88,12 +101,54 @@ def _key_or_404(request, key_id: str) -> ApiKey:
     return key
 
 
-def _secret_page(request, *, key: ApiKey, text: str, heading: str, previous: ApiKey | None = None):
-    response = render(request, "dashboard/keys_secret.html",
-                      {"key": key, "secret": text, "heading": heading, "previous": previous})
-    # The only response that ever carries the secret: keep it out of every cache.
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
+def _hold_secret(request, *, key: ApiKey, text: str, heading: str, previous: ApiKey | None = None):
+    """Redirect to the page that shows `text` once (see the module's docstring)."""
+    data = text.encode()
+    pad = secrets.token_bytes(len(data))
+    request.session[_HELD] = {
+        "key_id": key.key_id,
+        "masked": base64.b64encode(bytes(a ^ b for a, b in zip(data, pad, strict=True))).decode(),
+        "heading": heading,
+        "previous": previous.key_id if previous is not None else None,
+    }
+    response = redirect("key-secret")
+    response.set_cookie(_PAD_COOKIE, base64.urlsafe_b64encode(pad).decode(), max_age=_PAD_SECONDS, path=SECRET_PATH,
+                        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax")
+    return response
+
+
+def _unmask(held: dict | None, pad: str | None, key: ApiKey | None) -> str | None:
+    if not held or not pad or key is None:
+        return None
+    try:
+        masked, pad_bytes = base64.b64decode(held["masked"]), base64.urlsafe_b64decode(pad)
+    except (binascii.Error, KeyError, TypeError, ValueError):
+        return None
+    if len(masked) != len(pad_bytes):
+        return None
+    text = bytes(a ^ b for a, b in zip(masked, pad_bytes, strict=True)).decode(errors="replace")
+    # A pad from another display gives noise: show only what is this key's text.
+    return text if text.startswith(f"{key.prefix}_") else None
+
+
+@member_required("keys.manage")
+def key_secret(request):
+    """The one display of a secret made by the POST that redirected here."""
+    held = request.session.pop(_HELD, None)
+    key = selectors.apikey_get(workspace=request.tenant, key_id=held.get("key_id", "")) if held else None
+    text = _unmask(held, request.COOKIES.get(_PAD_COOKIE), key)
+    if text is None:
+        messages.info(request, "That key was already shown: its secret is shown only once. If you did not "
+                               "store it, revoke the key and create a new one.")
+        response = redirect("keys")
+    else:
+        previous = selectors.apikey_get(workspace=request.tenant, key_id=held["previous"]) if held["previous"] else None
+        response = render(request, "dashboard/keys_secret.html",
+                          {"key": key, "secret": text, "heading": held["heading"], "previous": previous})
+        # The only response that ever carries the secret: keep it out of every cache.
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+    response.delete_cookie(_PAD_COOKIE, path=SECRET_PATH, samesite="Lax")
     return response
 
 
@@ -129,7 +184,7 @@ def key_create(request):
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            return _secret_page(request, key=row, text=text, heading="Your new API key")
+            return _hold_secret(request, key=row, text=text, heading="Your new API key")
     return render(request, "dashboard/keys_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -161,6 +216,5 @@ def key_rotate(request, key_id):
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            key.refresh_from_db()
-            return _secret_page(request, key=new, text=text, heading="Your rotated API key", previous=key)
+            return _hold_secret(request, key=new, text=text, heading="Your rotated API key", previous=key)
     return render(request, "dashboard/keys_rotate.html", {"form": form, "key": key}, status=400 if form.errors else 200)

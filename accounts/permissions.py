@@ -36,6 +36,18 @@ MATRIX: dict[str, frozenset[str]] = {
 }
 
 
+# Which API key scopes each role may put on a key it creates or rotates (apikeys.services
+# checks it for the key API and the dashboard alike). A key can do what its scopes allow, so
+# a role may grant only scopes that do nothing its row above denies it: `admin` keys read and
+# export the audit log (audit.view, audit.export), which Managers may not (issue 18, finding 2).
+GRANTABLE_SCOPES: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset({"read", "write", "admin"}),
+    Role.ADMIN: frozenset({"read", "write", "admin"}),
+    Role.MANAGER: frozenset({"read", "write"}),
+    Role.MEMBER: frozenset(),  # keys.manage is Manager and up
+}
+
+
 def can(role: str | None, action: str) -> bool:
     """Whether `role` may do `action`. Unknown actions are refused (fail closed)."""
     return role is not None and role in MATRIX.get(action, frozenset())
@@ -48,3 +60,8 @@ def can_assign(actor_role: str, target_current: str | None, target_new: str) -> 
     if actor_role == Role.OWNER:
         return True
     return Role.OWNER not in (target_current, target_new)
+
+
+def grantable_scopes(role: str | None) -> frozenset[str]:
+    """The key scopes `role` may grant. An unknown role (or none) grants nothing (fail closed)."""
+    return GRANTABLE_SCOPES.get(role, frozenset()) if role is not None else frozenset()

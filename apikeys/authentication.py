@@ -52,7 +52,10 @@ def verify(raw: str):
     if parsed is None:
         raise InvalidApiKey()
     entry = key_cache.get(parsed.key_id)
-    if entry is None or entry.environment != parsed.environment or not keys.matches(parsed.secret, entry.digest):
+    # The digest is computed and compared whether or not the id is known (against a dummy when
+    # not), so the answer's timing doesn't tell an unknown id from a wrong secret (issue 18).
+    matched = keys.matches(parsed.secret, entry.digest if entry is not None else keys.DUMMY_DIGEST)
+    if entry is None or not matched or entry.environment != parsed.environment:
         raise InvalidApiKey()
     now = time.time()
     if entry.revoked_ts <= now:

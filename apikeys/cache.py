@@ -4,12 +4,18 @@ A steady-state authenticated request reads only this dict: no SQL. Revocation,
 rotation and workspace suspension publish an invalidation (core.invalidation)
 that every process applies within a second; expiry needs no message, since the
 entry carries expires_at and is checked on every request.
+
+Unknown ids are remembered apart, in a bounded negative cache (oldest dropped first), so
+a flood of made-up ids costs one query per id and can't push real keys out. Creating a key
+publishes its id (apikeys.services), which drops it from every process's negative cache:
+a new key works at once everywhere.
 """
 
 import ipaddress
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,8 +24,9 @@ from apikeys.scopes import granted
 from core import invalidation
 from tenants.models import Workspace
 
-_NEGATIVE_TTL = 5.0
+_NEGATIVE_TTL = 60.0  # a created key's invalidation drops its id at once; this bounds the rest
 _MAX_ENTRIES = 100_000
+_MAX_MISSES = 10_000
 
 
 @dataclass(slots=True, frozen=True)
@@ -85,41 +92,59 @@ def _from_row(row: ApiKey) -> CachedKey:
 
 class KeyCache:
     def __init__(self) -> None:
-        self._data: dict[str, CachedKey | float] = {}
+        self._data: dict[str, CachedKey] = {}
+        self._misses: OrderedDict[str, float] = OrderedDict()  # unknown id -> when looked up, oldest first
+        # Bumped by every invalidation: a lookup that raced one (read the row before a revoke or
+        # a create committed) must not store what it read, or it would outlive the message.
+        self._generation = 0
         self._lock = threading.Lock()
         invalidation.register(self.on_invalidate)
 
     def get(self, key_id: str) -> CachedKey | None:
         """The key with this id, from memory when fresh, else from the database (one query)."""
-        entry = self._data.get(key_id)
         now = time.monotonic()
-        if isinstance(entry, CachedKey):
+        entry = self._data.get(key_id)
+        if entry is not None:
             if now - entry.stored_at < invalidation.max_age():
                 return entry
-        elif entry is not None and now - entry < min(_NEGATIVE_TTL, invalidation.max_age()):
-            return None  # recently looked up and unknown
+        else:
+            missed = self._misses.get(key_id)
+            if missed is not None and now - missed < min(_NEGATIVE_TTL, invalidation.max_age()):
+                return None  # recently looked up and unknown
+        generation = self._generation
         row = ApiKey.objects.select_related("workspace").filter(key_id=key_id).first()
+        cached = _from_row(row) if row is not None else None
         with self._lock:
+            if generation != self._generation:
+                return cached  # answer this request, remember nothing
+            if cached is None:
+                self._misses.pop(key_id, None)
+                self._misses[key_id] = now
+                while len(self._misses) > _MAX_MISSES:
+                    self._misses.popitem(last=False)
+                return None
+            self._misses.pop(key_id, None)
             if len(self._data) >= _MAX_ENTRIES:
                 self._data.clear()
-            if row is None:
-                self._data[key_id] = now
-                return None
-            cached = _from_row(row)
             self._data[key_id] = cached
             return cached
 
     def on_invalidate(self, topic: str) -> None:
         with self._lock:
+            self._generation += 1
             if topic.startswith("key:"):
                 key_id = topic[4:]
                 self._data.pop(key_id, None)
+                self._misses.pop(key_id, None)
             elif topic == "all" or topic.startswith("workspace:"):
                 self._data.clear()
+                self._misses.clear()
 
     def clear(self) -> None:
         with self._lock:
+            self._generation += 1
             self._data.clear()
+            self._misses.clear()
 
 
 keys = KeyCache()

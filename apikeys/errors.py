@@ -43,3 +43,11 @@ class IpNotAllowed(DomainError):
     code = "ip_not_allowed"
     status = HTTPStatus.FORBIDDEN
     title = "Address not allowed"
+
+
+class ScopeNotGrantable(DomainError):
+    """A key scope beyond what the caller's own role (or key) may do (accounts.permissions.GRANTABLE_SCOPES)."""
+
+    code = "scope_not_grantable"
+    status = HTTPStatus.FORBIDDEN
+    title = "Scope beyond your role"

@@ -21,6 +21,7 @@ urlpatterns = [
     path("audit/export", audit_views.audit_export, name="audit-export"),
     path("keys/", key_views.key_list, name="keys"),
     path("keys/new/", key_views.key_create, name="key-create"),
+    path("keys/secret/", key_views.key_secret, name="key-secret"),
     path("keys/<str:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),
     path("keys/<str:key_id>/rotate/", key_views.key_rotate, name="key-rotate"),
 ]

@@ -78,7 +78,8 @@ class LimitsApi(APIView):
     @extend_schema(responses=LimitsOutput)
     def get(self, request):
         key = getattr(request._request, "api_key", None)
-        return Response(selectors.limits_for(workspace=request.workspace, key=key))
+        user_id = request.user.pk if key is None else None  # a dashboard session: the member's burst window
+        return Response(selectors.limits_for(workspace=request.workspace, key=key, user_id=user_id))
 
 
 class InfoOutput(serializers.Serializer):

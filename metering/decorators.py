@@ -82,9 +82,12 @@ def meter_request(request, costs: dict[str, int]):
     django_request = getattr(request, "_request", request)
     workspace = django_request.workspace
     key = getattr(django_request, "api_key", None)
+    # A member calling with their dashboard session has no key: the burst window is theirs
+    # (engine.build_windows), or a session would be a way around the plan's burst.
+    user_id = getattr(getattr(request, "user", None), "pk", None) if key is None else None
     try:
         decision = engine.check(workspace=workspace, costs=costs, request_id=django_request.request_id, key=key,
-                                endpoint=django_request.path)
+                                endpoint=django_request.path, user_id=user_id)
     except engine.MeteringUnavailable:
         raise MeteringUnavailable("Usage metering is unavailable, so this request can't be served now. Retry shortly.",
                                   headers={"Retry-After": "5"})

@@ -16,6 +16,7 @@ import msgpack
 import redis
 from django.conf import settings
 
+from apikeys.services import burst_allowance
 from core.redis import execute, may_have_run, send_packed
 from metering import events, windows
 from metering.metrics import METERING_FAIL_OPEN
@@ -55,6 +56,7 @@ class Window:
     burst_ms: int = 0  # gcra: the burst window
     extra_key: str | None = None  # credits: the top-up balance
     policy_window: int | None = None  # the IETF `w` parameter, when the window has a fixed length
+    source: str = ""  # gcra: whose burst it is, "key" (the key's own), "plan" or "session" (the plan's)
 
 
 @dataclass(slots=True)
@@ -147,16 +149,36 @@ def refusals_key(workspace_id: int, at: float) -> str:
     return f"{tag(workspace_id)}:refusals:{windows.bounds('month', at)[0]}"
 
 
+def effective_burst(policy: dict, key_burst: tuple[int, int] | None) -> tuple[int, int, str] | None:
+    """(limit, window seconds, source) of a key's burst window: the key's own limit while it is
+    within the plan's burst, else the plan's. A key made before its plan was lowered gets no more
+    than the plan allows now; the service refuses a key burst above the plan when it is set
+    (apikeys.services), so this is the other half: worked out once per plan build (plan_for)."""
+    plan = (policy["burst"]["limit"], policy["burst"]["window"]) if policy.get("burst") else None
+    if key_burst is not None and (plan is None or key_burst[0] <= burst_allowance(*plan, key_window=key_burst[1])):
+        return key_burst[0], key_burst[1], "key"
+    return (*plan, "plan") if plan is not None else None
+
+
 def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
-                  key_burst: tuple[int, int] | None, at: float) -> list[Window]:
-    """The windows a request consuming `meters` is checked against at `at`, in header order."""
+                  key_burst: tuple[int, int] | None, at: float, user_id: int | None = None) -> list[Window]:
+    """The windows a request consuming `meters` is checked against at `at`, in header order.
+
+    A key's burst window is its own (see `effective_burst`); a dashboard session's (no key,
+    `user_id` set) is the plan's, per member, so a session is no way around the burst."""
     t = tag(workspace_id)
     out: list[Window] = []
-    burst = key_burst or ((policy["burst"]["limit"], policy["burst"]["window"]) if policy.get("burst") else None)
-    if burst and key_id:
-        limit, window = burst
-        out.append(Window("burst", "requests", "burst", "gcra", limit, True, f"{t}:burst:{key_id}", 0, 0,
-                          burst_ms=window * 1000, policy_window=window))
+    if key_id:
+        burst, subject = effective_burst(policy, key_burst), key_id
+    elif user_id is not None:
+        burst, subject = effective_burst(policy, None), f"user:{user_id}"
+        burst = (*burst[:2], "session") if burst else None
+    else:
+        burst = None
+    if burst:
+        limit, window, source = burst
+        out.append(Window("burst", "requests", "burst", "gcra", limit, True, f"{t}:burst:{subject}", 0, 0,
+                          burst_ms=window * 1000, policy_window=window, source=source))
     for meter in meters:
         spec = policy.get("meters", {}).get(meter, {})
         for window in windows.WINDOWS_ORDER:
@@ -183,9 +205,10 @@ def _bulk(value) -> bytes:
 
 
 def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
-               key_burst: tuple[int, int] | None, at: float) -> Plan:
+               key_burst: tuple[int, int] | None, at: float, user_id: int | None = None) -> Plan:
     ws = build_windows(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
-                       key_burst=key_burst, at=at)
+                       key_burst=key_burst, at=at, user_id=user_id)
+    marker = key_id or (f"user:{user_id}" if user_id is not None else "-")
     month_start, month_end = windows.bounds("month", at)  # the refusals hash's window
     keys = [f"{tag(workspace_id)}:usage", refusals_key(workspace_id, at)] + [w.key for w in ws]
     static: list = [len(ws), REFUSALS_TTL]
@@ -197,7 +220,7 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
             extra_index = len(keys)
         static += [_KINDS[w.kind], w.limit, 1 if w.hard else 0, w.burst_ms if w.kind == "gcra" else w.end * 1000,
                    str(w.burst_ms + 1000) if w.kind == "gcra" else extra_index]
-        refusal += [f"mark:{key_id or '-'}:{w.name}:" + ("" if w.kind == "gcra" else str(w.end)),
+        refusal += [f"mark:{marker}:{w.name}:" + ("" if w.kind == "gcra" else str(w.end)),
                     f"{w.meter}:{w.window}"]
     # The windows' numbers and the strings a refusal records are packed here, once; each
     # request packs its own numbers between them (check.lua decodes the strings only on a
@@ -217,22 +240,24 @@ _MAX_PLANS = 10_000
 
 
 def plan_for(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
-             key_burst: tuple[int, int] | None, at: float) -> Plan:
-    """The plan for this workspace, policy, key and meters at `at`, from process memory
-    until its first window ends or the policy changes."""
-    cache_key = (workspace_id, key_id, key_burst, meters)
+             key_burst: tuple[int, int] | None, at: float, user_id: int | None = None) -> Plan:
+    """The plan for this workspace, policy, key (or session user) and meters at `at`, from
+    process memory until its first window ends or the policy changes."""
+    cache_key = (workspace_id, key_id, key_burst, meters, user_id)
     plan = _plans.get(cache_key)
     if plan is None or plan.policy is not policy or not plan.valid_from <= at < plan.valid_until:
         plan = _make_plan(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
-                          key_burst=key_burst, at=at)
+                          key_burst=key_burst, at=at, user_id=user_id)
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
         _plans[cache_key] = plan
     return plan
 
 
-def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoint: str = "") -> Decision:
-    """Admit and count the request in every window, or refuse it and count nothing."""
+def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoint: str = "",
+          user_id: int | None = None) -> Decision:
+    """Admit and count the request in every window, or refuse it and count nothing. `key` is the
+    calling key; `user_id` the member behind a dashboard session (no key): their burst window."""
     at = windows.now()
     policy = policy_for(workspace)
     if key is not None:
@@ -240,7 +265,7 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
     else:
         key_id, key_burst = "", None
     plan = plan_for(workspace_id=workspace.pk, policy=policy, meters=tuple(costs), key_id=key_id,
-                    key_burst=key_burst, at=at)
+                    key_burst=key_burst, at=at, user_id=user_id)
     now_ms = int(at * 1000)
     try:
         result = _evalsha(command(plan, costs, events.pack(request_id, key_id, costs, now_ms, endpoint), now_ms))

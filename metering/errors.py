@@ -24,15 +24,33 @@ class MeteringUnavailable(DomainError):
     title = "Metering unavailable"
 
 
+def _per(window_seconds: int) -> str:
+    return "second" if window_seconds == 1 else ("minute" if window_seconds == 60 else f"{window_seconds} seconds")
+
+
+def _burst_detail(c, policy: dict, retry_after: int, upgrade: str) -> tuple[str, str]:
+    """The 429 detail for a burst window, and the upgrade advice that goes with it: none when
+    the key's own burst limit was hit, since a bigger plan would not raise it (engine.Window.source)."""
+    plan = policy.get("plan", "current")
+    per = _per(c.window_ms // 1000)
+    if c.source == "key":
+        burst = policy.get("burst")
+        ceiling = (f"the {plan} plan allows a key up to {burst['limit']} per {_per(burst['window'])}" if burst
+                   else f"the {plan} plan sets no burst limit")
+        return (f"This key's own burst limit is {c.limit} requests per {per}. Retry after {retry_after} s, "
+                f"or use a key with a higher burst limit ({ceiling}).", "")
+    who = "each member's dashboard session" if c.source == "session" else "each key"
+    return (f"The {plan} plan's burst limit allows {who} {c.limit} requests per {per}. "
+            f"Retry after {retry_after} s. {upgrade}").strip(), upgrade
+
+
 def refusal_error(decision, headers: dict) -> QuotaExceeded:
     """The 429 for a refused decision: which limit and window, when it resets, how to raise it."""
     c, policy = decision.refused, decision.policy
     reset_iso = datetime.fromtimestamp(int(c.reset_at + 0.999), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     upgrade = policy.get("upgrade") or ""
     if c.kind == "gcra":
-        per = "second" if c.window_ms == 1000 else f"{c.window_ms // 1000} seconds"
-        detail = (f"This key may send {c.limit} requests per {per}. "
-                  f"Retry after {decision.retry_after} s, or ask for a higher burst limit on the key.")
+        detail, upgrade = _burst_detail(c, policy, decision.retry_after, upgrade)
         cls: type[RateLimited | QuotaExceeded] = RateLimited
     elif c.kind == "credits":
         detail = (f"This workspace used its {c.limit} {c.meter} credits for the month and has no top-up left. "

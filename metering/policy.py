@@ -101,3 +101,11 @@ _cache = LocalCache("policies", topics=_policy_topics, max_entries=100_000)
 def policy_for(workspace) -> dict:
     """The workspace's policy, from process memory in steady state."""
     return _cache.get_or_load(workspace.pk, _load)
+
+
+def plan_burst(workspace) -> tuple[str, tuple[int, int] | None]:
+    """The workspace's plan name and its burst, (limit, window seconds), or None when the plan
+    sets no burst limit. What a key's own burst limit may not exceed (apikeys.services)."""
+    policy = policy_for(workspace)
+    burst = policy.get("burst")
+    return str(policy.get("plan") or "current"), ((burst["limit"], burst["window"]) if burst else None)

@@ -13,8 +13,9 @@ from metering.policy import policy_for
 logger = logging.getLogger(__name__)
 
 
-def limits_for(*, workspace, key=None) -> dict:
+def limits_for(*, workspace, key=None, user_id: int | None = None) -> dict:
     """The plan, and for each meter and window: limit, used, remaining, reset. One Redis call (MGET).
+    `user_id`: the member behind a dashboard session (no key), whose burst window is theirs.
 
     Raises MeteringUnavailable (503) when Redis fails: the counts live only there.
     """
@@ -24,7 +25,8 @@ def limits_for(*, workspace, key=None) -> dict:
     meters.setdefault("requests")
     key_burst = (key.burst_limit, key.burst_window) if key is not None and key.burst_limit else None
     checks = engine.build_windows(workspace_id=workspace.pk, policy=policy, meters=meters,
-                                  key_id=key.key_id if key is not None else "", key_burst=key_burst, at=at)
+                                  key_id=key.key_id if key is not None else "", key_burst=key_burst, at=at,
+                                  user_id=user_id)
     names = []
     for c in checks:
         names.append(c.key)

@@ -4,11 +4,14 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create, apikey_revoke
 from tests.conftest import client_for
+
+SECRET_PAGE = "/keys/secret/"
 
 
 def _secret_in(response, text: str) -> bool:
@@ -26,6 +29,13 @@ def _secret_from(response) -> str:
     body = response.content.decode()
     start = body.index('id="new-key"')
     return body[body.index(">", start) + 1: body.index("</code>", start)].strip()
+
+
+def _shown(client, response):
+    """The page a create or rotate POST redirects to: where its secret is shown, once."""
+    assert response.status_code == HTTPStatus.FOUND, response.content
+    assert response["Location"] == SECRET_PAGE
+    return client.get(SECRET_PAGE)
 
 
 # List -------------------------------------------------------------------------------------
@@ -98,9 +108,9 @@ def test_key_list_shows_only_this_workspaces_keys(workspace, other_workspace, ma
 
 # Create -----------------------------------------------------------------------------------
 
-def test_key_create_page_shows_the_form(workspace, manager):
+def test_key_create_page_shows_the_form(workspace, admin_user):
     # when
-    response = client_for(workspace, manager).get("/keys/new/")
+    response = client_for(workspace, admin_user).get("/keys/new/")
     # then
     assert response.status_code == HTTPStatus.OK
     body = response.content.decode()
@@ -109,14 +119,15 @@ def test_key_create_page_shows_the_form(workspace, manager):
         assert field in body, field
 
 
-def test_key_create_shows_the_secret_once(workspace, manager):
+def test_key_create_shows_the_secret_once(workspace, admin_user):
     # given
-    client = client_for(workspace, manager)
+    client = client_for(workspace, admin_user)
     # when
-    response = _create(client, name="web", scopes=["read", "admin"], environment="test",
-                       expires_at=(timezone.now() + timedelta(days=30)).date().isoformat(),
-                       burst_limit="9", burst_window="60", allowed_ips="203.0.113.0/24\n2001:db8::/32")
-    # then the response page carries the secret, a copy button and a warning, uncacheable
+    created = _create(client, name="web", scopes=["read", "admin"], environment="test",
+                      expires_at=(timezone.now() + timedelta(days=30)).date().isoformat(),
+                      burst_limit="9", burst_window="60", allowed_ips="203.0.113.0/24\n2001:db8::/32")
+    response = _shown(client, created)
+    # then the page it redirects to carries the secret, a copy button and a warning, uncacheable
     assert response.status_code == HTTPStatus.OK
     text = _secret_from(response)
     row = ApiKey.objects.get(workspace=workspace)
@@ -127,20 +138,64 @@ def test_key_create_shows_the_secret_once(workspace, manager):
     assert "will not be shown again" in body
     assert "<script>" not in body  # CSP: no inline script
     assert (row.name, row.scopes, row.environment, row.burst_limit, row.burst_window, row.allowed_ips, row.created_by) \
-        == ("web", ["read", "admin"], "test", 9, 60, ["203.0.113.0/24", "2001:db8::/32"], manager)
+        == ("web", ["read", "admin"], "test", 9, 60, ["203.0.113.0/24", "2001:db8::/32"], admin_user)
     assert row.expires_at.time().isoformat() == "00:00:00"
-    # and it is not in the session, a cookie, or any later page
-    assert not any(text in str(v) for v in client.session.values())
-    assert not any(text.rsplit("_", 1)[1] in morsel.value for morsel in response.cookies.values())
-    for path in ("/keys/", "/", "/keys/new/", f"/keys/{row.key_id}/rotate/", "/members/"):
-        later = client.get(path)
+    # and it is not in the URL, the session, a cookie, or any later page
+    assert text.rsplit("_", 1)[1] not in created["Location"]
+    assert not any(text.rsplit("_", 1)[1] in str(v) for v in client.session.values())
+    for morsel in (*created.cookies.values(), *response.cookies.values()):
+        assert text.rsplit("_", 1)[1] not in morsel.value
+    for path in ("/keys/", "/", "/keys/new/", f"/keys/{row.key_id}/rotate/", "/members/", SECRET_PAGE):
+        later = client.get(path, follow=True)
         assert later.status_code == HTTPStatus.OK, path
         assert not _secret_in(later, text), path
 
 
+def test_key_create_shows_the_secret_on_the_first_get_only_and_a_reload_makes_no_key(workspace, manager):
+    # given a key created on the page
+    client = client_for(workspace, manager)
+    created = _create(client)
+    # when the page it leads to is loaded, then reloaded
+    first = client.get(SECRET_PAGE)
+    reload = client.get(SECRET_PAGE)
+    # then the first load shows the secret, the reload does not, and still one key exists
+    text = _secret_from(first)
+    assert created.status_code == HTTPStatus.FOUND
+    assert not _secret_in(reload, text)
+    assert reload.status_code == HTTPStatus.FOUND and reload["Location"] == "/keys/"
+    followed = client.get(reload["Location"])
+    assert "already shown" in followed.content.decode()
+    assert ApiKey.objects.filter(workspace=workspace).count() == 1
+
+
+def test_key_secret_page_shows_nothing_to_another_session(workspace, manager, admin_user):
+    # given a key created by the manager, not yet shown
+    _create(client_for(workspace, manager))
+    # when someone else opens the page
+    response = client_for(workspace, admin_user).get(SECRET_PAGE)
+    # then
+    assert response.status_code == HTTPStatus.FOUND
+    assert ApiKey.objects.filter(workspace=workspace).count() == 1
+
+
+def test_key_secret_page_without_its_cookie_shows_nothing(workspace, manager):
+    # given a key created, and the one-time cookie gone (the session alone holds only a masked copy)
+    client = client_for(workspace, manager)
+    _create(client)
+    for name in list(client.cookies):
+        if name != settings.SESSION_COOKIE_NAME:
+            del client.cookies[name]
+    # when
+    response = client.get(SECRET_PAGE)
+    # then
+    assert response.status_code == HTTPStatus.FOUND
+    assert 'id="new-key"' not in client.get("/keys/").content.decode()
+
+
 def test_key_created_on_the_dashboard_authenticates(workspace, manager, api_client):
     # given
-    text = _secret_from(_create(client_for(workspace, manager)))
+    client = client_for(workspace, manager)
+    text = _secret_from(_shown(client, _create(client)))
     # when
     response = api_client.get("/api/v1/info", HTTP_AUTHORIZATION=f"Bearer {text}")
     # then
@@ -265,7 +320,7 @@ def test_key_rotate_shows_the_new_secret_once(workspace, manager, api_key, api_c
     old, old_text = api_key
     client = client_for(workspace, manager)
     # when
-    response = client.post(f"/keys/{old.key_id}/rotate/", {"grace_period": "3600"})
+    response = _shown(client, client.post(f"/keys/{old.key_id}/rotate/", {"grace_period": "3600"}))
     # then
     assert response.status_code == HTTPStatus.OK
     assert response["Cache-Control"] == "no-store"
@@ -279,8 +334,10 @@ def test_key_rotate_shows_the_new_secret_once(workspace, manager, api_key, api_c
     # and both keys work during the grace period
     for text in (old_text, new_text):
         assert api_client.get("/api/v1/info", HTTP_AUTHORIZATION=f"Bearer {text}").status_code == HTTPStatus.OK
-    # and the new secret is on no later page
+    # and the new secret is on no later page, and a reload rotates nothing
     assert not _secret_in(client.get("/keys/"), new_text)
+    assert not _secret_in(client.get(SECRET_PAGE, follow=True), new_text)
+    assert ApiKey.objects.filter(workspace=workspace).count() == 2
 
 
 def test_key_rotate_now_stops_the_old_key(workspace, manager, api_key, api_client):
@@ -289,7 +346,7 @@ def test_key_rotate_now_stops_the_old_key(workspace, manager, api_key, api_clien
     # when
     response = client_for(workspace, manager).post(f"/keys/{old.key_id}/rotate/", {"grace_period": "0"})
     # then
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.FOUND
     refused = api_client.get("/api/v1/info", HTTP_AUTHORIZATION=f"Bearer {old_text}")
     assert refused.json()["code"] == "api_key_revoked"
 

@@ -5,6 +5,9 @@ Fixtures (tests that start gunicorn are `@pytest.mark.live`):
 - `gunicorn_server`: a running 2-worker gunicorn (a `GunicornServer`: `.url`, `.request(...)`,
   `.get/.post`, `.workers`); each response names the worker that answered (`LiveResponse.pid`,
   from the `X-Worker-Pid` header that tests/live/wsgi.py adds; production never sends it).
+  Every worker can also be addressed by name: `.each_worker()` lists their pids and
+  `.request(..., worker=pid)` goes to that worker alone (its own port, tests/live/gunicorn_conf.py),
+  so a test that must reach each worker doesn't depend on how the kernel spreads connections.
 - `gunicorn_factory(workers=N, env={...})`: start more or differently sized servers.
 - `live_workspace_factory(slug, **key_settings)`: a *committed* workspace with an owner and a
   key (a `LiveWorkspace`), so gunicorn's own connections see it; its schema is dropped and
@@ -39,6 +42,8 @@ from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_APP = "tests.live.wsgi:application"  # config.wsgi plus an X-Worker-Pid header
+# deploy/gunicorn.conf.py plus a port of each worker's own (written to TOLLGATE_TEST_WORKER_PORTS)
+CONFIG = ROOT / "tests" / "live" / "gunicorn_conf.py"
 
 
 # Talking to the server ----------------------------------------------------------------------
@@ -71,22 +76,38 @@ class GunicornServer:
     process: subprocess.Popen
     log_path: Path
     workers: int
+    ports_dir: Path | None = None  # one file per worker: its pid, holding its own port
 
     @property
     def port(self) -> int:
         return urlsplit(self.url).port
 
+    def worker_ports(self) -> dict[int, int]:
+        """{pid: port} of the running workers that listen on a port of their own."""
+        out = {}
+        for path in self.ports_dir.iterdir() if self.ports_dir is not None else ():
+            if path.name.isdigit() and _alive(int(path.name)):
+                out[int(path.name)] = int(path.read_text())
+        return out
+
+    def each_worker(self) -> list[int]:
+        """The running workers' pids, each reachable with `request(..., worker=pid)`."""
+        return sorted(self.worker_ports())
+
     def request(self, method: str, path: str, *, host: str = "localhost", key: str | None = None,
-                headers: dict | None = None, body=None, timeout: float = 10.0) -> LiveResponse:
-        """One request on a fresh connection (`Connection: close`), so the kernel may hand it
-        to any worker. `host` is the Host header; `key` goes in `Authorization: Bearer`."""
+                headers: dict | None = None, body=None, timeout: float = 10.0,
+                worker: int | None = None) -> LiveResponse:
+        """One request on a fresh connection (`Connection: close`): to the worker `worker` (a pid
+        from `each_worker()`), or else to the shared port, where the kernel may hand it to any
+        worker. `host` is the Host header; `key` goes in `Authorization: Bearer`."""
         sent = {"Host": host, "Connection": "close", **(headers or {})}
         if key is not None:
             sent["Authorization"] = f"Bearer {key}"
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
             sent.setdefault("Content-Type", "application/json")
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        port = self.port if worker is None else self.worker_ports()[worker]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=sent)
             response = conn.getresponse()
@@ -131,24 +152,31 @@ def server_env(extra: dict | None = None) -> dict:
 
 def start_gunicorn(*, workers: int = 2, app: str = DEFAULT_APP, env: dict | None = None, log_dir: Path,
                    boot_timeout: float = 30.0, args: tuple = ()) -> GunicornServer:
-    """Start gunicorn with deploy/gunicorn.conf.py on a free loopback port; return once /health/ answers."""
+    """Start gunicorn with deploy/gunicorn.conf.py (through tests/live/gunicorn_conf.py) on a free
+    loopback port; return once /health/ answers there and on every worker's own port."""
     port = free_port()
     log_path = Path(log_dir) / f"gunicorn-{port}.log"
+    ports_dir = Path(log_dir) / f"gunicorn-{port}-workers"
+    ports_dir.mkdir()
     log = open(log_path, "wb")  # noqa: SIM115 -- closed with the process in stop_gunicorn
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", app, "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+        [sys.executable, "-m", "gunicorn", app, "-c", str(CONFIG),
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args],
-        cwd=ROOT, env=server_env(env), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=server_env({"TOLLGATE_TEST_WORKER_PORTS": str(ports_dir), **(env or {})}), stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: teardown stops master and workers together
     )
     log.close()
-    server = GunicornServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, workers=workers)
+    server = GunicornServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, workers=workers,
+                            ports_dir=ports_dir)
     deadline = time.monotonic() + boot_timeout
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode} while booting:\n{server.log()}")
         try:
-            if server.get("/health/", timeout=2).status == 200:
+            pids = server.each_worker()
+            if (server.get("/health/", timeout=2).status == 200 and len(pids) == workers
+                    and all(server.get("/health/", timeout=2, worker=pid).pid == pid for pid in pids)):
                 return server
         except OSError:
             pass
@@ -165,6 +193,16 @@ def worker_pids(server: GunicornServer) -> set[int]:
         return {int(p) for p in children.read_text().split()}
     except OSError:
         return set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _group_alive(pgid: int) -> bool:

@@ -12,31 +12,34 @@ pytestmark = pytest.mark.live
 WITHIN = 1.0  # seconds: the issue's bound for every process
 
 
-def _warm_every_worker(server, path, key, *, attempts=400) -> set[int]:
-    """Request until every worker has answered 200 (and so holds the key in its cache)."""
-    seen: set[int] = set()
-    for _ in range(attempts):
-        response = server.get(path, key=key)
-        assert response.status == 200, (response.status, response.body)
-        seen.add(response.pid)
-        if len(seen) == server.workers:
-            return seen
-    pytest.fail(f"only workers {seen} answered in {attempts} requests")
+def _warm_every_worker(server, path, key) -> set[int]:
+    """One request to each worker by name (its own port), each answered 200 by that worker: every
+    worker then holds the key in its cache. Addressed, not hoped for: sent to the shared port,
+    400 requests once all went to one worker on a loaded machine (issue 18)."""
+    workers = server.each_worker()
+    assert len(workers) == server.workers, workers
+    for pid in workers:
+        response = server.get(path, key=key, worker=pid)
+        assert (response.status, response.pid) == (200, pid), (response.status, response.body)
+    return set(workers)
 
 
 def _poll_after(server, path, key, *, started: float, until_each_worker: int = 5, give_up_after: float = 10.0):
-    """Responses (elapsed seconds, pid, status, code) from `started` until every worker has answered
-    `until_each_worker` times after the bound."""
+    """Responses (elapsed seconds, pid, status, code) from `started`, asking each worker in turn,
+    until every worker has answered `until_each_worker` times after the bound."""
     seen = []
     late: dict[int, int] = {}
+    workers = server.each_worker()
     while time.monotonic() - started < give_up_after:
-        response = server.get(path, key=key)
-        elapsed = time.monotonic() - started
-        seen.append((elapsed, response.pid, response.status, response.code))
-        if elapsed > WITHIN:
-            late[response.pid] = late.get(response.pid, 0) + 1
-            if len(late) == server.workers and min(late.values()) >= until_each_worker:
-                return seen
+        for pid in workers:
+            response = server.get(path, key=key, worker=pid)
+            elapsed = time.monotonic() - started
+            assert response.pid == pid
+            seen.append((elapsed, response.pid, response.status, response.code))
+            if elapsed > WITHIN:
+                late[pid] = late.get(pid, 0) + 1
+        if len(late) == len(workers) and min(late.values()) >= until_each_worker:
+            return seen
         time.sleep(0.005)
     pytest.fail(f"answers per worker after {WITHIN}s: {late}")
 

@@ -210,9 +210,9 @@ def test_retention_closes_the_door_behind_it(workspace):
 def test_retention_task_is_scheduled_daily_and_runs_the_service(workspace, settings, eager_celery):
     # given the beat schedule and an event older than the retention period
     from config.celery import app
-    from core.tasks import apply_audit_retention
+    from tenants.tasks import apply_audit_retention
 
-    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "core.tasks.apply_audit_retention")
+    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "tenants.tasks.apply_audit_retention")
     settings.AUDIT_RETENTION_DAYS = 7
     old = record(action="login", workspace=workspace)
     _age(workspace, old, 8)

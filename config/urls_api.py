@@ -7,9 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apikeys import api as keys_api
 from auditing import api as audit_api
 from metering import api as metering_api
+from metering.demo_product import api as demo_api
 
 urlpatterns = [
-    path("api/v1/analyze", metering_api.AnalyzeApi.as_view(), name="api-analyze"),
+    path("api/v1/analyze", demo_api.AnalyzeApi.as_view(), name="api-analyze"),
     path("api/v1/limits", metering_api.LimitsApi.as_view(), name="api-limits"),
     path("api/v1/info", metering_api.InfoApi.as_view(), name="api-info"),
     path("api/v1/keys", keys_api.KeyListCreateApi.as_view(), name="api-keys"),

@@ -1,35 +1,17 @@
-"""The reference metered endpoint and the limits endpoint."""
+"""The limits endpoint, and /info (the calling key and its plan). The metered demo endpoint,
+/analyze, is metering/demo_product/."""
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.authentication import ApiKeyPrincipal
 from apikeys.permissions import ScopePermission
-from metering import analysis, selectors
-from metering.decorators import metered
+from metering import selectors
 from metering.policy import policy_for
-
-
-def _tokens(request) -> int:
-    return analysis.token_count(analysis.validated_text(request.data))
-
-
-class AnalysisOutput(serializers.Serializer):
-    class Sentiment(serializers.Serializer):
-        # "label" is the API's field name; DRF Fields also have a .label attribute, which the stubs type
-        label = serializers.ChoiceField(choices=["positive", "negative", "neutral"])  # type: ignore[assignment]
-        score = serializers.FloatField(help_text="-1 (negative) to 1 (positive)")
-
-    words = serializers.IntegerField()
-    characters = serializers.IntegerField()
-    sentences = serializers.IntegerField()
-    sentiment = Sentiment()
-    emotions = serializers.DictField(child=serializers.FloatField(), help_text="share of each emotion's words")
-    dominant_emotion = serializers.CharField()
 
 
 class LimitItem(serializers.Serializer):
@@ -48,24 +30,6 @@ class LimitItem(serializers.Serializer):
 class LimitsOutput(serializers.Serializer):
     plan = serializers.CharField()
     limits = LimitItem(many=True)
-
-
-class AnalyzeApi(APIView):
-    """Analyze a text: word count, sentiment and emotions. Meters `requests` +1 and `tokens` = words."""
-
-    permission_classes = [ScopePermission]
-
-    class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "AnalyzeInput"
-
-        text = serializers.CharField(max_length=analysis.MAX_CHARS)
-
-    @extend_schema(request=InputSerializer, responses=AnalysisOutput,
-                   examples=[OpenApiExample("hello", value={"text": "I love this API"})])
-    @metered(requests=1, tokens=_tokens)
-    def post(self, request):
-        return Response(analysis.analyze(request.data["text"]))
 
 
 class LimitsApi(APIView):

@@ -18,14 +18,17 @@ from django.conf import settings
 
 from apikeys.services import burst_allowance
 from core.redis import execute, may_have_run, send_packed
-from metering import events, windows
+from metering import layout, redis_keys, windows
 from metering.metrics import METERING_FAIL_OPEN
+from metering.pipeline import events
+from metering.pipeline.spool import spool_event
 from metering.policy import policy_for
 
 logger = logging.getLogger(__name__)
 
-_SCRIPT_SOURCE = (Path(__file__).parent / "lua" / "check.lua").read_text()
-_SCRIPT_SHA = hashlib.sha1(_SCRIPT_SOURCE.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+_SCRIPT_TEMPLATE = (Path(__file__).parent / "lua" / "check.lua").read_text()
+_SCRIPT_SOURCE = ""
+_SCRIPT_SHA = ""
 REFUSALS_TTL = 40 * 86400
 
 
@@ -139,16 +142,6 @@ class Decision:
         return out
 
 
-def tag(workspace_id: int) -> str:
-    """The hash tag every key of a workspace shares (Cluster: one slot per workspace)."""
-    return f"{{ws:{workspace_id}}}"
-
-
-def refusals_key(workspace_id: int, at: float) -> str:
-    """Refusal counts (and first-refusal markers) of a workspace for the calendar month."""
-    return f"{tag(workspace_id)}:refusals:{windows.bounds('month', at)[0]}"
-
-
 def effective_burst(policy: dict, key_burst: tuple[int, int] | None) -> tuple[int, int, str] | None:
     """(limit, window seconds, source) of a key's burst window: the key's own limit while it is
     within the plan's burst, else the plan's. A key made before its plan was lowered gets no more
@@ -166,7 +159,7 @@ def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
 
     A key's burst window is its own (see `effective_burst`); a dashboard session's (no key,
     `user_id` set) is the plan's, per member, so a session is no way around the burst."""
-    t = tag(workspace_id)
+    ws = workspace_id
     out: list[Window] = []
     if key_id:
         burst, subject = effective_burst(policy, key_burst), key_id
@@ -177,7 +170,7 @@ def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
         burst = None
     if burst:
         limit, window, source = burst
-        out.append(Window("burst", "requests", "burst", "gcra", limit, True, f"{t}:burst:{subject}", 0, 0,
+        out.append(Window("burst", "requests", "burst", "gcra", limit, True, redis_keys.burst(ws, subject), 0, 0,
                           burst_ms=window * 1000, policy_window=window, source=source))
     for meter in meters:
         spec = policy.get("meters", {}).get(meter, {})
@@ -187,16 +180,32 @@ def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
             if window == "credits":
                 start, end = windows.bounds("month", at)
                 out.append(Window(f"{meter}-credits", meter, "credits", "credits", spec["credits"], True,
-                                  f"{t}:cr:{meter}:{start}", start, end, extra_key=f"{t}:topup:{meter}"))
+                                  redis_keys.credits(ws, meter, start), start, end,
+                                  extra_key=redis_keys.topup(ws, meter)))
                 continue
             start, end = windows.bounds(window, at)
             name = window if meter == "requests" else f"{meter}-{window}"
             out.append(Window(name, meter, window, "fixed", spec[window]["limit"], spec[window]["hard"],
-                              f"{t}:q:{meter}:{window}:{start}", start, end, policy_window=windows.fixed_size(window)))
+                              redis_keys.quota(ws, meter, window, start), start, end,
+                              policy_window=windows.fixed_size(window)))
     return out
 
 
-_KINDS = {"gcra": 1, "fixed": 2, "credits": 3}  # as check.lua numbers them
+# Where _decide reads the reply (metering/layout.py), set by load_layout.
+_ADMITTED = _REFUSED = _RETRY_MS = _FLAGS = _VALUES = _EXTRAS = _STEP = 0
+
+
+def load_layout() -> None:
+    """Build what follows from metering/layout.py: the script rendered from check.lua, its SHA,
+    and where the reply's fields are. Run at import; tests run it again on a shuffled layout."""
+    global _SCRIPT_SOURCE, _SCRIPT_SHA, _ADMITTED, _REFUSED, _RETRY_MS, _FLAGS, _VALUES, _EXTRAS, _STEP
+    _SCRIPT_SOURCE = layout.render_script(_SCRIPT_TEMPLATE)
+    _SCRIPT_SHA = hashlib.sha1(_SCRIPT_SOURCE.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+    _ADMITTED, _REFUSED = layout.reply_offset("admitted"), layout.reply_offset("refused")
+    _RETRY_MS, _FLAGS = layout.reply_offset("retry_ms"), layout.reply_offset("flags")
+    _VALUES, _EXTRAS = layout.reply_window_start("value"), layout.reply_window_start("extra")
+    _STEP = len(layout.REPLY_WINDOW)
+    _plans.clear()
 
 
 def _bulk(value) -> bytes:
@@ -210,16 +219,19 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
                        key_burst=key_burst, at=at, user_id=user_id)
     marker = key_id or (f"user:{user_id}" if user_id is not None else "-")
     month_start, month_end = windows.bounds("month", at)  # the refusals hash's window
-    keys = [f"{tag(workspace_id)}:usage", refusals_key(workspace_id, at)] + [w.key for w in ws]
-    static: list = [len(ws), REFUSALS_TTL]
+    keys = [redis_keys.usage_stream(workspace_id), redis_keys.refusals(workspace_id, at)] + [w.key for w in ws]
+    head_fields = {"count": len(ws), "refusals_ttl": REFUSALS_TTL}
+    static: list = [head_fields[name] for name in layout.HEAD]
     refusal: list = []
     for w in ws:
         extra_index = 0
         if w.extra_key:
             keys.append(w.extra_key)
             extra_index = len(keys)
-        static += [_KINDS[w.kind], w.limit, 1 if w.hard else 0, w.burst_ms if w.kind == "gcra" else w.end * 1000,
-                   str(w.burst_ms + 1000) if w.kind == "gcra" else extra_index]
+        static += layout.pack_window(
+            kind=layout.KINDS[w.kind], limit=w.limit, hard=1 if w.hard else 0,
+            span=w.burst_ms if w.kind == "gcra" else w.end * 1000,
+            extra=str(w.burst_ms + 1000) if w.kind == "gcra" else extra_index)
         refusal += [f"mark:{marker}:{w.name}:" + ("" if w.kind == "gcra" else str(w.end)),
                     f"{w.meter}:{w.window}"]
     # The windows' numbers and the strings a refusal records are packed here, once; each
@@ -237,6 +249,7 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
 
 _plans: dict[tuple, Plan] = {}
 _MAX_PLANS = 10_000
+load_layout()
 
 
 def plan_for(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
@@ -293,10 +306,10 @@ def command(plan: Plan, costs: dict[str, int], event: bytes, now_ms: int) -> byt
 def _decide(result: list, plan: Plan, at: float) -> Decision:
     """The script's reply, {admitted, refused, retry_ms, flags, then per window: value, extra},
     as a Decision."""
-    admitted = result[0]
+    admitted = result[_ADMITTED]
     remaining, resets, used = [], [], []
-    topups = result[5::2]
-    for w, value, extra in zip(plan.windows, result[4::2], topups, strict=True):
+    topups = result[_EXTRAS::_STEP]
+    for w, value, extra in zip(plan.windows, result[_VALUES::_STEP], topups, strict=True):
         kind, limit = w.kind, w.limit
         if kind == "fixed":
             used.append(value)
@@ -313,13 +326,13 @@ def _decide(result: list, plan: Plan, at: float) -> Decision:
             remaining.append((limit - value if value < limit else 0) + (extra if extra > 0 else 0))
             resets.append(w.end)
     if admitted:
-        return Decision(True, plan, at, remaining, resets, used, topups, crossing_flags=result[3])
-    index, retry_ms = result[1] - 1, result[2]
+        return Decision(True, plan, at, remaining, resets, used, topups, crossing_flags=result[_FLAGS])
+    index, retry_ms = result[_REFUSED] - 1, result[_RETRY_MS]
     remaining[index] = 0
     if plan.windows[index].kind == "gcra":
         resets[index] = at + retry_ms / 1000
     return Decision(False, plan, at, remaining, resets, used, topups, refused_index=index,
-                    retry_after=max(1, -(-retry_ms // 1000)), first_refusal=bool(result[3]))
+                    retry_after=max(1, -(-retry_ms // 1000)), first_refusal=bool(result[_FLAGS]))
 
 
 # ---- Redis unreachable ---------------------------------------------------------------
@@ -358,8 +371,6 @@ def _degraded(exc, *, workspace, plan: Plan, costs, request_id, key_id, endpoint
                 _local[w.key] = _local.get(w.key, 0) + costs[w.meter]
             used.append(int(_local[w.key]) if w.kind != "gcra" else 1)
     remaining = [max(0, w.limit - u) for w, u in zip(ws, used, strict=True)]
-    from metering.services import spool_event
-
     # in_doubt: the check went out and its reply was lost, so Redis may have counted it too.
     spool_event(workspace_id=workspace.pk, request_id=request_id, key_id=key_id, endpoint=endpoint, costs=costs,
                 at=at, in_doubt=may_have_run(exc),

@@ -7,7 +7,7 @@ from django.core.mail import send_mail
 
 from accounts.selectors import owner_emails
 from auditing.services import record
-from metering import services
+from metering.pipeline import drain
 from tenants.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(ignore_result=True)
 def drain_usage() -> int:
-    return services.drain_all()
+    return drain.drain_all()
 
 
 @shared_task(ignore_result=True)

@@ -33,7 +33,8 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from apikeys import authentication  # noqa: E402
 from core.redis import execute, get_redis  # noqa: E402
-from metering import analysis, engine, headers, windows  # noqa: E402
+from metering import engine, headers, windows  # noqa: E402
+from metering.demo_product import analysis  # noqa: E402
 from metering.policy import policy_for  # noqa: E402
 
 BODY = b'{"text": "hi"}'

@@ -26,7 +26,7 @@ from apikeys.models import ApiKey  # noqa: E402
 from apikeys.services import apikey_create  # noqa: E402
 from billing.services import catalogue_ensure, subscription_set_overrides, subscription_set_plan  # noqa: E402
 from core.redis import get_redis  # noqa: E402
-from metering.engine import tag  # noqa: E402
+from metering.redis_keys import tag  # noqa: E402
 from tenants.selectors import workspace_get  # noqa: E402
 from tenants.services import workspace_create  # noqa: E402
 

@@ -11,14 +11,12 @@ ARGV[1]            three MessagePack values, one after the other (cmsgpack decod
                    numbers: a tonumber costs Redis more than the arithmetic; and each argument
                    costs Redis ~2k instructions, so one argument carries all three):
   1. the windows' settings, an array of numbers, the same for every request until a window
-     ends (the caller packs it once: metering/engine.py, Plan): [1] number of windows N,
-     [2] refusals hash TTL seconds, then per window i, from [3 + (i-1)*5]:
-       kind             1 gcra (burst, per key) | 2 fixed (calendar window) | 3 credits
-       limit            requests (gcra), units (fixed), allowance (credits)
-       hard             1 refuse over the limit, 0 admit and count the overage (soft)
-       window           gcra: the burst window in ms; fixed/credits: when the window ends, epoch ms
-       extra            credits: index into KEYS of the top-up balance; gcra: how long its key
-                        lives, ms, as a string (the burst window + 1 s); fixed: 0
+     ends (the caller packs it once: metering/engine.py, Plan): metering/layout.py's HEAD
+     (number of windows N, refusals hash TTL seconds), then per window its WINDOW fields
+     (kind, limit, hard, span, extra: layout.py says what each holds).
+     Positions are written as an at sign and a name here (at-limit, at-span, ...):
+     metering/layout.py renders them into numbers before the script is loaded, so this file
+     and the engine cannot disagree on them.
   2. the request's: the cost of each window (units this request consumes), then now,
      milliseconds since the epoch, then each window's cost again as a string (a number given
      to redis.call is formatted with "%.17g", which costs Redis more than the command)
@@ -28,8 +26,8 @@ ARGV[1]            three MessagePack values, one after the other (cmsgpack decod
        label            "<meter>:<window>", the field refusals are counted under
 ARGV[2]            the usage event (metering/events.py), appended as field "e" only when admitted
 
-Returns {admitted, refused_window (1-based or 0), retry_after_ms, flags,
-         then per window: value, extra}
+Returns layout.REPLY {admitted, refused_window (1-based or 0), retry_after_ms, flags},
+then per window layout.REPLY_WINDOW {value, extra}
 flags: admitted: bit 2(i-1) set when window i crossed 80 % of its limit, bit 2(i-1)+1 100 %;
 refused: 1 when this is the key's first refusal in that window.
 value: fixed/credits: units used, after this request when admitted, before it when refused;
@@ -39,7 +37,7 @@ extra: credits: the top-up balance (after this request when admitted); others 0.
 
 local call, tonumber, floor, ceil = redis.call, tonumber, math.floor, math.ceil
 local offset, S, R = cmsgpack.unpack_limit(ARGV[1], 2)
-local n = S[1]
+local n = S[@head_count]
 local now = R[n + 1]
 
 -- Two tables only, made at their full size for up to 8 windows (growing a Lua table
@@ -48,7 +46,7 @@ local now = R[n + 1]
 -- value once counted (fixed: units; gcra: the new theoretical arrival time; credits: units
 -- from the allowance, the rest comes from the top-up balance). The reply ends at its first
 -- nil (set below), so the unused slots are never sent.
-local out = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+local out = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 local after = {0, 0, 0, 0, 0, 0, 0, 0}
 
 -- Phase 1: would every window admit the request? Calendar ("fixed") windows are counted
@@ -56,20 +54,20 @@ local after = {0, 0, 0, 0, 0, 0, 0, 0}
 -- uncounted below if the request is refused; burst and credits windows read their state.
 local refused_i, retry = 0, 0
 for i = 1, n do
-  local j = 3 + (i - 1) * 5
-  local k, key, l, c = S[j], KEYS[2 + i], S[j + 1], R[i]
+  local j = @window_base + (i - 1) * @window_size
+  local k, key, l, c = S[j + @kind], KEYS[2 + i], S[j + @limit], R[i]
   local u, t, wait = 0, 0, nil
-  if k == 2 then -- fixed
+  if k == @kind_fixed then -- fixed
     if refused_i == 0 then
       local v = call("INCRBY", key, R[n + 1 + i])
       u, after[i] = v - c, v
-      if u == 0 then call("PEXPIRE", key, S[j + 3] - now + 3600000) end
-      if v > l and S[j + 2] == 1 then wait = S[j + 3] - now end
+      if u == 0 then call("PEXPIRE", key, S[j + @span] - now + 3600000) end
+      if v > l and S[j + @hard] == 1 then wait = S[j + @span] - now end
     else
       u = tonumber(call("GET", key)) or 0
     end
-  elseif k == 1 then -- gcra
-    local w = S[j + 3]
+  elseif k == @kind_gcra then -- gcra
+    local w = S[j + @span]
     local interval = w / l
     local tat = tonumber(call("GET", key)) or 0
     if tat < now then tat = now end
@@ -78,34 +76,34 @@ for i = 1, n do
     u = l - floor((w - (tat - now)) / interval)
     if new_tat - w > now then wait = ceil(new_tat - w - now) end
   else -- credits
-    local got = call("MGET", key, KEYS[S[j + 4]])
+    local got = call("MGET", key, KEYS[S[j + @extra]])
     t = tonumber(got[2]) or 0
     u = tonumber(got[1]) or 0
     local from_allowance = l - u
     if from_allowance > c then from_allowance = c elseif from_allowance < 0 then from_allowance = 0 end
     after[i] = from_allowance
-    if c - from_allowance > t then wait = S[j + 3] - now end
+    if c - from_allowance > t then wait = S[j + @span] - now end
   end
-  out[3 + 2 * i], out[4 + 2 * i] = u, t
+  out[@reply_w_value + @reply_step * i], out[@reply_w_extra + @reply_step * i] = u, t
   if wait and refused_i == 0 then refused_i, retry = i, wait end
 end
-out[5 + 2 * n] = nil
+out[@reply_end + @reply_step * n] = nil
 
 if refused_i > 0 then
   -- All or nothing: give back what phase 1 counted (the calendar windows up to the refused
   -- one). Count the refusal; a marker makes the first refusal per key and window
   -- recognisable (at most one audit event for it).
   for i = 1, refused_i do
-    if S[3 + (i - 1) * 5] == 2 then call("DECRBY", KEYS[2 + i], R[n + 1 + i]) end
+    if S[@window_base + (i - 1) * @window_size + @kind] == @kind_fixed then call("DECRBY", KEYS[2 + i], R[n + 1 + i]) end
   end
-  local j = 3 + (refused_i - 1) * 5
+  local j = @window_base + (refused_i - 1) * @window_size
   local _, refusal = cmsgpack.unpack_one(ARGV[1], offset)
   local marker, label = refusal[2 * refused_i - 1], refusal[2 * refused_i]
-  if S[j] == 1 then marker = marker .. floor((now + S[j + 3]) / 1000) end
+  if S[j + @kind] == @kind_gcra then marker = marker .. floor((now + S[j + @span]) / 1000) end
   local first = call("HSETNX", KEYS[2], marker, "1")
   call("HINCRBY", KEYS[2], label, 1)
-  call("EXPIRE", KEYS[2], S[2])
-  out[1], out[2], out[3], out[4] = 0, refused_i, retry, first
+  call("EXPIRE", KEYS[2], S[@head_refusals_ttl])
+  out[@reply_admitted], out[@reply_refused], out[@reply_retry_ms], out[@reply_flags] = 0, refused_i, retry, first
   return out
 end
 
@@ -113,32 +111,32 @@ end
 -- phase 1), note quota crossings, append the usage event.
 local flags, bit = 0, 1
 for i = 1, n do
-  local j = 3 + (i - 1) * 5
-  local k, l, before, value, t = S[j], S[j + 1], out[3 + 2 * i], after[i], 0
-  if k == 1 then -- gcra
-    local w = S[j + 3]
+  local j = @window_base + (i - 1) * @window_size
+  local k, l, before, value, t = S[j + @kind], S[j + @limit], out[@reply_w_value + @reply_step * i], after[i], 0
+  if k == @kind_gcra then -- gcra
+    local w = S[j + @span]
     -- the key outlives the theoretical arrival time: admitted, value - now <= w
-    call("SET", KEYS[2 + i], tostring(value), "PX", S[j + 4])
+    call("SET", KEYS[2 + i], tostring(value), "PX", S[j + @extra])
     value = floor((w - (value - now)) / (w / l))
-  elseif k == 3 then -- credits
+  elseif k == @kind_credits then -- credits
     local from_allowance, c, key = value, R[i], KEYS[2 + i]
-    value, t = before, out[4 + 2 * i]
+    value, t = before, out[@reply_w_extra + @reply_step * i]
     if from_allowance > 0 then
       value = call("INCRBY", key, from_allowance)
-      if value == from_allowance then call("PEXPIRE", key, S[j + 3] - now + 86400000) end
+      if value == from_allowance then call("PEXPIRE", key, S[j + @span] - now + 86400000) end
     end
     if c > from_allowance then
-      t = call("DECRBY", KEYS[S[j + 4]], c - from_allowance)
+      t = call("DECRBY", KEYS[S[j + @extra]], c - from_allowance)
     end
   end
-  if k ~= 1 then
+  if k ~= @kind_gcra then
     if before < 0.8 * l and value >= 0.8 * l then flags = flags + bit end
     if before < l and value >= l then flags = flags + 2 * bit end
   end
   bit = bit * 4
-  out[3 + 2 * i], out[4 + 2 * i] = value, t
+  out[@reply_w_value + @reply_step * i], out[@reply_w_extra + @reply_step * i] = value, t
 end
-out[4] = flags
+out[@reply_admitted], out[@reply_flags] = 1, flags
 
 call("XADD", KEYS[1], "*", "e", ARGV[2])
 return out

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.redis import get_redis
-from metering.engine import tag
+from metering import redis_keys
 from metering.services import policy_set
 
 pytestmark = pytest.mark.live
@@ -29,8 +29,8 @@ def test_quota_admits_exactly_n_under_concurrent_load(gunicorn_factory, live_wor
     assert len({r.pid for r in responses}) > 1
     # and the counters and the usage stream agree: 40, not 41
     redis = get_redis()
-    assert redis.xlen(f"{tag(live.workspace.pk)}:usage") == 40
-    hour_keys = list(redis.scan_iter(f"{tag(live.workspace.pk)}:q:requests:hour:*"))
+    assert redis.xlen(redis_keys.usage_stream(live.workspace.pk)) == 40
+    hour_keys = list(redis.scan_iter(redis_keys.quota_pattern(live.workspace.pk, "requests", "hour")))
     assert [int(redis.get(k)) for k in hour_keys] == [40]
 
 

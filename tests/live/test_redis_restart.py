@@ -12,10 +12,11 @@ import redis
 from django_tenants.utils import schema_context
 
 from core import redis as tenant_redis
-from metering import services
-from metering.engine import tag
+from metering import redis_keys
 from metering.models import SpooledEvent, UsageEvent
-from metering.services import drain_all, policy_set
+from metering.pipeline import spool
+from metering.pipeline.drain import drain_all
+from metering.services import policy_set
 
 pytestmark = pytest.mark.live
 
@@ -50,7 +51,7 @@ def test_analyze_serves_every_request_and_bills_each_once_while_redis_restarts(o
     live = live_workspace_factory("live-restart")
     policy_set(workspace=live.workspace, policy={"plan": "t", "meters": {"requests": {"hour": 1_000_000}}})
     server = gunicorn_factory(workers=2, env={"METERING_FAIL_MODE": "open"})
-    stream = f"{tag(live.workspace.pk)}:usage"
+    stream = redis_keys.usage_stream(live.workspace.pk)
     statuses: list[int] = []
     done = threading.Event()
 
@@ -90,7 +91,7 @@ def test_analyze_serves_every_request_and_bills_each_once_while_redis_restarts(o
     assert set(statuses) == {200}
     # and once the spool is replayed and the stream drained, each admitted request is one event
     # (also those whose check ran just as Redis stopped: served, spooled in doubt, settled)
-    monkeypatch.setattr(services, "SETTLE_SECONDS", 0)
+    monkeypatch.setattr(spool, "SETTLE_SECONDS", 0)
     while spooled(live.workspace):
         drain_all()
     drain_all()

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from apikeys.permissions import ScopePermission
 from core.redis import get_redis
-from metering import engine, selectors
+from metering import redis_keys, selectors
 from metering.decorators import from_response, metered
 from tests.metering.conftest import set_policy
 
@@ -57,7 +57,7 @@ def used(workspace, meter: str, window: str) -> int:
 
 
 def events(workspace) -> list[str]:
-    return [fields[b"e"].decode() for _, fields in get_redis().xrange(f"{engine.tag(workspace.pk)}:usage")]
+    return [fields[b"e"].decode() for _, fields in get_redis().xrange(redis_keys.usage_stream(workspace.pk))]
 
 
 @pytest.fixture(autouse=True)

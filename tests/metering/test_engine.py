@@ -6,9 +6,11 @@ import pytest
 from django_tenants.utils import schema_context
 
 from core.redis import get_redis
-from metering import engine, events
+from metering import engine, redis_keys
 from metering.models import UsageEvent
-from metering.services import credits_top_up, drain_all
+from metering.pipeline import events
+from metering.pipeline.drain import drain_all
+from metering.services import credits_top_up
 from tests.metering.conftest import set_policy
 
 
@@ -18,7 +20,7 @@ def run(workspace, clock=None, key=None, **costs):
 
 
 def stream_len(workspace):
-    return get_redis().xlen(f"{engine.tag(workspace.pk)}:usage")
+    return get_redis().xlen(redis_keys.usage_stream(workspace.pk))
 
 
 def test_hour_quota_admits_exactly_the_limit_then_refuses(workspace, clock):
@@ -89,7 +91,7 @@ def test_refusals_are_counted_separately(workspace, clock):
     run(workspace)
     run(workspace)
     run(workspace)
-    counts = get_redis().hgetall(engine.refusals_key(workspace.pk, clock.at))
+    counts = get_redis().hgetall(redis_keys.refusals(workspace.pk, clock.at))
     assert counts[b"requests:hour"] == b"2"
 
 
@@ -235,7 +237,7 @@ def test_top_up_refuses_non_positive_or_non_integer_units(workspace, units):
 
     with pytest.raises(InvalidInput):
         credits_top_up(workspace=workspace, meter="analysis_runs", units=units)
-    assert get_redis().get(f"{engine.tag(workspace.pk)}:topup:analysis_runs") is None
+    assert get_redis().get(redis_keys.topup(workspace.pk, "analysis_runs")) is None
 
 
 def test_unlimited_meter_is_counted_without_checks(workspace, clock):
@@ -251,7 +253,7 @@ def test_usage_event_carries_request_key_endpoint_meters_and_time(workspace, api
     set_policy(workspace, plan="t", meters={"requests": {"hour": 5}})
     engine.check(workspace=workspace, costs={"requests": 1, "tokens": 4}, request_id="req-1",
                  key=keys.get(api_key[0].key_id), endpoint="/api/v1/analyze")
-    [(_id, fields)] = get_redis().xrange(f"{engine.tag(workspace.pk)}:usage")
+    [(_id, fields)] = get_redis().xrange(redis_keys.usage_stream(workspace.pk))
     ts = str(int(clock.at * 1000))
     assert fields == {b"e": f"req-1\t{api_key[0].key_id}\trequests=1;tokens=4\t{ts}\t/api/v1/analyze".encode()}
     assert events.parse(fields) == {"rid": "req-1", "key": api_key[0].key_id, "ep": "/api/v1/analyze",
@@ -261,7 +263,7 @@ def test_usage_event_carries_request_key_endpoint_meters_and_time(workspace, api
 def test_the_drain_reads_both_event_forms_and_an_endpoint_holding_a_tab(workspace, clock):
     # given one event in the earlier six-field form (left in a stream across an upgrade) and
     # one in the current form whose endpoint holds a tab (a percent-decoded path)
-    stream = f"{engine.tag(workspace.pk)}:usage"
+    stream = redis_keys.usage_stream(workspace.pk)
     ts = int(clock.at * 1000)
     get_redis().xadd(stream, {"rid": "old-1", "key": "-", "ep": "/api/v1/analyze", "m": "requests=1;tokens=2",
                               "st": "admitted", "ts": str(ts)})
@@ -321,7 +323,7 @@ def test_a_prepared_plan_is_used_only_inside_its_windows(workspace, clock):
     # and a clock set back (tests, a corrected host clock) is not served the later plan
     clock.advance(-2)
     assert not run(workspace).admitted
-    assert len(get_redis().keys(f"{engine.tag(workspace.pk)}:q:requests:hour:*")) == 2
+    assert len(get_redis().keys(redis_keys.quota_pattern(workspace.pk, "requests", "hour"))) == 2
 
 
 def test_metered_refuses_a_cost_that_is_neither_a_count_nor_a_callable():

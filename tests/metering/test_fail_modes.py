@@ -9,9 +9,10 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from core import redis as tenant_redis
-from metering import engine, services
+from metering import redis_keys
 from metering.models import SpooledEvent, UsageEvent
-from metering.services import drain_all
+from metering.pipeline import spool
+from metering.pipeline.drain import drain_all
 from tests.metering.conftest import set_policy
 from tests.servers import CuttingProxy
 
@@ -30,7 +31,7 @@ def test_fail_open_serves_spools_and_replays_without_losing_an_event(workspace, 
     # given a warm process
     settings.METERING_FAIL_MODE = "open"
     # (the first request after the stop finds its connection closed after sending: in doubt)
-    monkeypatch.setattr(services, "SETTLE_SECONDS", 0)
+    monkeypatch.setattr(spool, "SETTLE_SECONDS", 0)
     set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
     first = analyze(api_client, api_key[1])
     assert first.status_code == HTTPStatus.OK
@@ -200,13 +201,13 @@ def test_a_check_whose_reply_was_lost_is_served_and_billed_once(workspace, api_k
     with schema_context("public"):
         assert list(SpooledEvent.objects.values_list("request_id", "in_doubt")) == [(response["X-Request-ID"], True)]
     direct = redis.Redis.from_url(own_redis.url)
-    assert direct.xlen(f"{engine.tag(workspace.pk)}:usage") == 1
+    assert direct.xlen(redis_keys.usage_stream(workspace.pk)) == 1
     # when the drain runs before the event in doubt has settled, it waits
     drain_all()
     with schema_context("public"):
         assert SpooledEvent.objects.count() == 1
     # and once it has settled
-    monkeypatch.setattr(services, "SETTLE_SECONDS", 0)
+    monkeypatch.setattr(spool, "SETTLE_SECONDS", 0)
     drain_all()
     # then the request is one usage event, counted once in its window, and the spool is empty
     assert usage_request_ids(workspace) == {response["X-Request-ID"]}
@@ -214,7 +215,7 @@ def test_a_check_whose_reply_was_lost_is_served_and_billed_once(workspace, api_k
         assert UsageEvent.objects.filter(meter="requests").count() == 1
     with schema_context("public"):
         assert SpooledEvent.objects.count() == 0
-    [hour] = direct.scan_iter(f"{engine.tag(workspace.pk)}:q:requests:hour:*")
+    [hour] = direct.scan_iter(redis_keys.quota_pattern(workspace.pk, "requests", "hour"))
     assert direct.get(hour) == b"1"
     connection.set_schema_to_public()
 

@@ -10,9 +10,10 @@ from prometheus_client import REGISTRY
 
 from core import redis as tenant_redis
 from core.redis import get_redis
-from metering import engine
+from metering import redis_keys
 from metering.models import SpooledEvent, UsageEvent
-from metering.services import drain_workspace, replay_spool
+from metering.pipeline.drain import drain_workspace
+from metering.pipeline.spool import replay_spool
 from tests.metering.conftest import set_policy
 
 K = 5
@@ -37,7 +38,7 @@ def drain(workspace) -> int:
 
 
 def stream(workspace) -> str:
-    return f"{engine.tag(workspace.pk)}:usage"
+    return redis_keys.usage_stream(workspace.pk)
 
 
 def spool_while_redis_is_down(api_client, api_key, own_redis, *request_ids):

@@ -1,5 +1,5 @@
 """The reference product behind POST /api/v1/analyze: a small, deterministic text analysis
-(word count, sentiment and emotion labels from metering/lexicon.json)."""
+(word count, sentiment and emotion labels from metering/demo_product/lexicon.json)."""
 
 import json
 import re

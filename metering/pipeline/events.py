@@ -1,6 +1,6 @@
 """The usage event as it travels through the workspace's Redis stream: written by the
 metering check (metering/engine.py) and the fail-open replay, read by the drain
-(metering/services.py).
+(metering/pipeline/).
 
 One field, "e", whose value is the request id, key id, meters ("requests=1;tokens=4"), time
 (epoch ms) and endpoint, tab-separated, the endpoint last (a path may hold a tab; the others

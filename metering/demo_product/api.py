@@ -1,0 +1,46 @@
+"""POST /api/v1/analyze: the demo product, metered with one line (@metered)."""
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.permissions import ScopePermission
+from metering.decorators import metered
+from metering.demo_product import analysis
+
+
+def _tokens(request) -> int:
+    return analysis.token_count(analysis.validated_text(request.data))
+
+
+class AnalysisOutput(serializers.Serializer):
+    class Sentiment(serializers.Serializer):
+        # "label" is the API's field name; DRF Fields also have a .label attribute, which the stubs type
+        label = serializers.ChoiceField(choices=["positive", "negative", "neutral"])  # type: ignore[assignment]
+        score = serializers.FloatField(help_text="-1 (negative) to 1 (positive)")
+
+    words = serializers.IntegerField()
+    characters = serializers.IntegerField()
+    sentences = serializers.IntegerField()
+    sentiment = Sentiment()
+    emotions = serializers.DictField(child=serializers.FloatField(), help_text="share of each emotion's words")
+    dominant_emotion = serializers.CharField()
+
+
+class AnalyzeApi(APIView):
+    """Analyze a text: word count, sentiment and emotions. Meters `requests` +1 and `tokens` = words."""
+
+    permission_classes = [ScopePermission]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnalyzeInput"
+
+        text = serializers.CharField(max_length=analysis.MAX_CHARS)
+
+    @extend_schema(request=InputSerializer, responses=AnalysisOutput,
+                   examples=[OpenApiExample("hello", value={"text": "I love this API"})])
+    @metered(requests=1, tokens=_tokens)
+    def post(self, request):
+        return Response(analysis.analyze(request.data["text"]))

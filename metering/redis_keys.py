@@ -1,0 +1,50 @@
+"""Every Redis key metering writes, named in one place.
+
+All keys of a workspace share its hash tag, {ws:<id>}, so one check touches one Redis Cluster
+slot (DESIGN.md, "Scale beyond one machine"):
+
+    {ws:7}:usage                          the usage stream (metering/pipeline drains it)
+    {ws:7}:refusals:<month start>         refusal counts and first-refusal markers, per month
+    {ws:7}:burst:<key id> | :burst:user:<id>   a key's (or a dashboard member's) burst state (GCRA)
+    {ws:7}:q:<meter>:<window>:<start>     units counted in a calendar window
+    {ws:7}:cr:<meter>:<month start>       credits used from the monthly allowance
+    {ws:7}:topup:<meter>                  bought credits left (metering.services.credits_top_up)
+"""
+
+from metering import windows
+
+
+def tag(workspace_id: int) -> str:
+    """The hash tag every key of a workspace shares (Cluster: one slot per workspace)."""
+    return f"{{ws:{workspace_id}}}"
+
+
+def usage_stream(workspace_id: int) -> str:
+    return f"{tag(workspace_id)}:usage"
+
+
+def refusals(workspace_id: int, at: float) -> str:
+    """Refusal counts (and first-refusal markers) of a workspace for the calendar month of `at`."""
+    return f"{tag(workspace_id)}:refusals:{windows.bounds('month', at)[0]}"
+
+
+def burst(workspace_id: int, subject: str) -> str:
+    """`subject`: a key id, or "user:<id>" for a dashboard session."""
+    return f"{tag(workspace_id)}:burst:{subject}"
+
+
+def quota(workspace_id: int, meter: str, window: str, start: int) -> str:
+    return f"{tag(workspace_id)}:q:{meter}:{window}:{start}"
+
+
+def quota_pattern(workspace_id: int, meter: str, window: str) -> str:
+    """Every calendar window's counter of a meter (SCAN pattern)."""
+    return f"{tag(workspace_id)}:q:{meter}:{window}:*"
+
+
+def credits(workspace_id: int, meter: str, month_start: int) -> str:
+    return f"{tag(workspace_id)}:cr:{meter}:{month_start}"
+
+
+def topup(workspace_id: int, meter: str) -> str:
+    return f"{tag(workspace_id)}:topup:{meter}"

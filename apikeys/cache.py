@@ -13,15 +13,12 @@ a new key works at once everywhere.
 
 import ipaddress
 import math
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from apikeys.models import ApiKey
 from apikeys.scopes import granted
-from core import invalidation
+from core.cache import ALL, LocalCache
 from tenants.models import Workspace
 
 _NEGATIVE_TTL = 60.0  # a created key's invalidation drops its id at once; this bounds the rest
@@ -43,7 +40,6 @@ class CachedKey:
     networks: tuple = ()
     burst_limit: int | None = None
     burst_window: int = 1
-    stored_at: float = field(default_factory=time.monotonic)
     granted: frozenset = frozenset()  # the scopes with what they imply (apikeys.scopes)
     # revoked_at / expires_at as epoch seconds (inf: never), compared with time.time() per request
     revoked_ts: float = math.inf
@@ -90,61 +86,33 @@ def _from_row(row: ApiKey) -> CachedKey:
     )
 
 
+def _key_topics(topic: str):
+    if topic.startswith("key:"):
+        return topic[4:]
+    return ALL if topic.startswith("workspace:") else None
+
+
+def _load(key_id: str) -> CachedKey | None:
+    row = ApiKey.objects.select_related("workspace").filter(key_id=key_id).first()
+    return _from_row(row) if row is not None else None
+
+
 class KeyCache:
+    """Key id -> CachedKey (or None: unknown), in a core.cache.LocalCache."""
+
     def __init__(self) -> None:
-        self._data: dict[str, CachedKey] = {}
-        self._misses: OrderedDict[str, float] = OrderedDict()  # unknown id -> when looked up, oldest first
-        # Bumped by every invalidation: a lookup that raced one (read the row before a revoke or
-        # a create committed) must not store what it read, or it would outlive the message.
-        self._generation = 0
-        self._lock = threading.Lock()
-        invalidation.register(self.on_invalidate)
+        self._cache = LocalCache("keys", topics=_key_topics, max_entries=_MAX_ENTRIES, max_misses=_MAX_MISSES,
+                                 negative_max_age=_NEGATIVE_TTL)
 
     def get(self, key_id: str) -> CachedKey | None:
         """The key with this id, from memory when fresh, else from the database (one query)."""
-        now = time.monotonic()
-        entry = self._data.get(key_id)
-        if entry is not None:
-            if now - entry.stored_at < invalidation.max_age():
-                return entry
-        else:
-            missed = self._misses.get(key_id)
-            if missed is not None and now - missed < min(_NEGATIVE_TTL, invalidation.max_age()):
-                return None  # recently looked up and unknown
-        generation = self._generation
-        row = ApiKey.objects.select_related("workspace").filter(key_id=key_id).first()
-        cached = _from_row(row) if row is not None else None
-        with self._lock:
-            if generation != self._generation:
-                return cached  # answer this request, remember nothing
-            if cached is None:
-                self._misses.pop(key_id, None)
-                self._misses[key_id] = now
-                while len(self._misses) > _MAX_MISSES:
-                    self._misses.popitem(last=False)
-                return None
-            self._misses.pop(key_id, None)
-            if len(self._data) >= _MAX_ENTRIES:
-                self._data.clear()
-            self._data[key_id] = cached
-            return cached
+        return self._cache.get_or_load(key_id, _load)
 
     def on_invalidate(self, topic: str) -> None:
-        with self._lock:
-            self._generation += 1
-            if topic.startswith("key:"):
-                key_id = topic[4:]
-                self._data.pop(key_id, None)
-                self._misses.pop(key_id, None)
-            elif topic == "all" or topic.startswith("workspace:"):
-                self._data.clear()
-                self._misses.clear()
+        self._cache.on_invalidate(topic)
 
     def clear(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._data.clear()
-            self._misses.clear()
+        self._cache.clear()
 
 
 keys = KeyCache()

@@ -17,6 +17,7 @@ import redis
 from django.conf import settings
 
 from apikeys.services import burst_allowance
+from core.cache import MISSING, LocalCache
 from core.redis import execute, may_have_run, send_packed
 from metering import layout, redis_keys, windows
 from metering.metrics import METERING_FAIL_OPEN
@@ -247,8 +248,8 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
                 policy_header, tuple(f'"{w.name}";r=' for w in ws))
 
 
-_plans: dict[tuple, Plan] = {}
-_MAX_PLANS = 10_000
+# Plans carry their own validity (policy identity, window ends): no max age, no invalidation topic.
+_plans = LocalCache("plans", topics=lambda topic: None, max_entries=10_000, max_age=False)
 load_layout()
 
 
@@ -258,12 +259,9 @@ def plan_for(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     process memory until its first window ends or the policy changes."""
     cache_key = (workspace_id, key_id, key_burst, meters, user_id)
     plan = _plans.get(cache_key)
-    if plan is None or plan.policy is not policy or not plan.valid_from <= at < plan.valid_until:
-        plan = _make_plan(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
-                          key_burst=key_burst, at=at, user_id=user_id)
-        if len(_plans) >= _MAX_PLANS:
-            _plans.clear()
-        _plans[cache_key] = plan
+    if plan is MISSING or plan.policy is not policy or not plan.valid_from <= at < plan.valid_until:
+        plan = _plans.put(cache_key, _make_plan(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
+                                                key_burst=key_burst, at=at, user_id=user_id))
     return plan
 
 

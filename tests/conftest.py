@@ -172,3 +172,11 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient(HTTP_HOST="localhost")
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed(): change()` runs, at the end of the block, what the change's commit would
+    run (invalidations, tasks): a test's own transaction never commits, and caches are
+    invalidated only once a change has committed (core.invalidation.publish)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

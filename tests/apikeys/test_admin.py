@@ -25,13 +25,14 @@ def test_admin_lists_keys_without_secrets(api_key):
     assert add.status_code == HTTPStatus.FORBIDDEN
 
 
-def test_admin_revoke_action_revokes_through_the_service(api_key, api_client):
+def test_admin_revoke_action_revokes_through_the_service(api_key, api_client, committed):
     # given an operator and a key in use
     row, text = api_key
     assert api_client.get("/api/v1/info", HTTP_AUTHORIZATION=f"Bearer {text}").status_code == HTTPStatus.OK
     client = client_for(None, UserFactory(is_staff=True, is_superuser=True))
     # when
-    response = client.post("/admin/apikeys/apikey/", {"action": "revoke", "_selected_action": [row.pk]})
+    with committed():
+        response = client.post("/admin/apikeys/apikey/", {"action": "revoke", "_selected_action": [row.pk]})
     # then
     assert response.status_code == HTTPStatus.FOUND
     row.refresh_from_db()

@@ -252,13 +252,14 @@ def test_session_of_a_non_member_on_another_host_is_404(other_workspace, manager
 
 # Revoke and rotate through the API --------------------------------------------------------
 
-def test_key_revoke_stops_the_key_at_once(api_client, admin_key, api_key):
+def test_key_revoke_stops_the_key_at_once(api_client, admin_key, api_key, committed):
     # given a key in use
     _, admin_text = admin_key
     row, text = api_key
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
     # when
-    response = api_client.post(f"{KEYS}/{row.key_id}/revoke", **bearer(admin_text))
+    with committed():
+        response = api_client.post(f"{KEYS}/{row.key_id}/revoke", **bearer(admin_text))
     # then
     assert response.status_code == HTTPStatus.OK
     assert response.json()["status"] == "revoked"

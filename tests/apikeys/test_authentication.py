@@ -128,11 +128,12 @@ def test_test_mode_key_authenticates(api_client, make_key):
 
 # Revoked, expired --------------------------------------------------------------------------
 
-def test_revoked_key_is_api_key_revoked(api_client, api_key, owner):
+def test_revoked_key_is_api_key_revoked(api_client, api_key, owner, committed):
     # given a key that worked, then was revoked
     row, text = api_key
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
-    apikey_revoke(key=row, actor=owner)
+    with committed():
+        apikey_revoke(key=row, actor=owner)
     # when
     response = api_client.get(INFO, **bearer(text))
     # then
@@ -177,11 +178,12 @@ def test_key_with_future_expiry_works_and_reports_it(api_client, make_key):
 
 # Workspaces ------------------------------------------------------------------------------
 
-def test_suspended_workspace_key_is_workspace_suspended(api_client, api_key, workspace):
+def test_suspended_workspace_key_is_workspace_suspended(api_client, api_key, workspace, committed):
     # given a key that worked, then its workspace was suspended
     _, text = api_key
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
-    workspace_set_status(workspace=workspace, status="suspended")
+    with committed():
+        workspace_set_status(workspace=workspace, status="suspended")
     # when
     response = api_client.get(INFO, **bearer(text))
     # then
@@ -189,13 +191,15 @@ def test_suspended_workspace_key_is_workspace_suspended(api_client, api_key, wor
     assert problem_of(response)["code"] == "workspace_suspended"
 
 
-def test_reactivated_workspace_key_works_again(api_client, api_key, workspace):
+def test_reactivated_workspace_key_works_again(api_client, api_key, workspace, committed):
     # given
     _, text = api_key
-    workspace_set_status(workspace=workspace, status="suspended")
+    with committed():
+        workspace_set_status(workspace=workspace, status="suspended")
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.FORBIDDEN
     # when
-    workspace_set_status(workspace=workspace, status="active")
+    with committed():
+        workspace_set_status(workspace=workspace, status="active")
     # then
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
 

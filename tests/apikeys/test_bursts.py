@@ -117,10 +117,11 @@ def test_key_create_on_the_page_with_a_huge_burst_shows_the_error(workspace, own
     assert "burst_limit" in response.context["form"].errors
 
 
-def test_key_rotate_of_a_key_above_a_lowered_plan_drops_to_the_plans_burst(workspace, owner, make_key, free_plan):
+def test_key_rotate_of_a_key_above_a_lowered_plan_drops_to_the_plans_burst(workspace, owner, make_key, free_plan, committed):
     # given a key made with a burst of 15 when the plan allowed 20, then the plan lowered to 5
     old, _ = make_key(burst_limit=15)
-    policy_set(workspace=workspace, policy={**FREE, "burst": {"limit": 5, "window": 1}})
+    with committed():
+        policy_set(workspace=workspace, policy={**FREE, "burst": {"limit": 5, "window": 1}})
     # when it is rotated
     new, _ = apikey_rotate(key=old, actor=owner)
     # then the new key takes the plan's burst (what the old one got at request time), not an error

@@ -84,7 +84,7 @@ def test_cached_miss_is_dropped_when_the_new_keys_invalidation_arrives(api_clien
     # ...until the creator's invalidation arrives over Redis
     get_redis().publish(invalidation.channel(), f"key:{key_id}")
     # then the key works at once
-    _wait_for(lambda: cache.keys._misses.get(key_id) is None)
+    _wait_for(lambda: cache.keys._cache._misses.get(key_id) is None)
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
 
 
@@ -92,8 +92,8 @@ def test_flood_of_unknown_ids_keeps_cached_keys_and_stays_bounded(api_client, ap
     # given a cached key, and caches made small (the listener connected first: connecting clears them)
     invalidation.ensure_listener()
     _wait_for(invalidation.listener_connected)
-    monkeypatch.setattr(cache, "_MAX_ENTRIES", 3)
-    monkeypatch.setattr(cache, "_MAX_MISSES", 3, raising=False)
+    monkeypatch.setattr(cache.keys._cache, "_max_entries", 3)
+    monkeypatch.setattr(cache.keys._cache, "_max_misses", 3)
     row, text = api_key
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
     # when five made-up ids are tried
@@ -104,13 +104,13 @@ def test_flood_of_unknown_ids_keeps_cached_keys_and_stays_bounded(api_client, ap
     with CaptureQueriesContext(connection) as queries:
         assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.OK
     assert [q["sql"] for q in queries.captured_queries if '"apikeys_apikey"' in q["sql"]] == []
-    assert len(cache.keys._misses) == 3
-    assert "zzzzzzzzzz00" not in cache.keys._misses and "zzzzzzzzzz04" in cache.keys._misses
+    assert len(cache.keys._cache._misses) == 3
+    assert "zzzzzzzzzz00" not in cache.keys._cache._misses and "zzzzzzzzzz04" in cache.keys._cache._misses
 
 
 def test_cached_miss_is_trusted_only_for_its_age(api_client, api_key, monkeypatch):
     # given misses that age out at once
-    monkeypatch.setattr(cache, "_NEGATIVE_TTL", 0.0)
+    monkeypatch.setattr(cache.keys._cache, "_negative_max_age", 0.0)
     row, text = api_key
     unknown = text.replace(row.key_id, "zzzzzzzzzzzz")
     api_client.get(INFO, **bearer(unknown))

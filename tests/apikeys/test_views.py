@@ -248,13 +248,14 @@ def test_key_create_needs_keys_manage(workspace, member):
 
 # Revoke -----------------------------------------------------------------------------------
 
-def test_key_revoke_from_the_dashboard(workspace, manager, api_key, api_client):
+def test_key_revoke_from_the_dashboard(workspace, manager, api_key, api_client, committed):
     # given a key in use
     row, text = api_key
     assert api_client.get("/api/v1/info", HTTP_AUTHORIZATION=f"Bearer {text}").status_code == HTTPStatus.OK
     client = client_for(workspace, manager)
     # when
-    response = client.post(f"/keys/{row.key_id}/revoke/", follow=True)
+    with committed():
+        response = client.post(f"/keys/{row.key_id}/revoke/", follow=True)
     # then
     assert response.redirect_chain[-1][0] == "/keys/"
     assert "is revoked" in response.content.decode()

@@ -232,21 +232,23 @@ def test_usage_alerts_email_owners_and_audit_once_per_window(workspace, owner, a
     connection.set_schema_to_public()
 
 
-def test_plan_change_reaches_the_next_request(workspace, api_key, api_client):
+def test_plan_change_reaches_the_next_request(workspace, api_key, api_client, committed):
     from billing.services import catalogue_ensure, subscription_set_plan
 
     catalogue_ensure()
     subscription_set_plan(workspace=workspace, plan_slug="free")
     assert parse_sf_list(analyze(api_client, api_key[1])["RateLimit-Policy"])["hour"]["q"] == 1000
-    subscription_set_plan(workspace=workspace, plan_slug="pro")
+    with committed():
+        subscription_set_plan(workspace=workspace, plan_slug="pro")
     assert parse_sf_list(analyze(api_client, api_key[1])["RateLimit-Policy"])["hour"]["q"] == 10000
 
 
-def test_suspension_applies_on_the_next_request(workspace, api_key, api_client):
+def test_suspension_applies_on_the_next_request(workspace, api_key, api_client, committed):
     from tenants.services import workspace_set_status
 
     assert analyze(api_client, api_key[1]).status_code == HTTPStatus.OK
-    workspace_set_status(workspace=workspace, status="suspended")
+    with committed():
+        workspace_set_status(workspace=workspace, status="suspended")
     response = analyze(api_client, api_key[1])
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response.json()["code"] == "workspace_suspended"

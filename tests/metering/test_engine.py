@@ -284,13 +284,14 @@ def test_quota_crossings_are_reported_once_at_80_and_100_percent(workspace, cloc
     assert crossings == [[], [], [], [80], [100], []]
 
 
-def test_plan_change_applies_on_the_next_request(workspace, clock):
+def test_plan_change_applies_on_the_next_request(workspace, clock, committed):
     from billing.services import catalogue_ensure, subscription_set_plan
 
     catalogue_ensure()
     subscription_set_plan(workspace=workspace, plan_slug="free")
     assert run(workspace).checks[0].limit == 1000
-    subscription_set_plan(workspace=workspace, plan_slug="pro")
+    with committed():
+        subscription_set_plan(workspace=workspace, plan_slug="pro")
     assert run(workspace).checks[0].limit == 10000
 
 

@@ -49,10 +49,11 @@ def test_suspended_workspace_page_is_403_and_api_is_problem(workspace, owner):
     assert api.json()["code"] == "workspace_suspended"
 
 
-def test_reactivated_workspace_is_served_again(workspace, owner):
+def test_reactivated_workspace_is_served_again(workspace, owner, committed):
     workspace_set_status(workspace=workspace, status="suspended")
     assert client_for(workspace, owner).get("/").status_code == HTTPStatus.FORBIDDEN
-    workspace_set_status(workspace=workspace, status="active")
+    with committed():
+        workspace_set_status(workspace=workspace, status="active")
     assert client_for(workspace, owner).get("/").status_code == HTTPStatus.OK
 
 

@@ -26,7 +26,7 @@ def _status(workspace) -> str:
     return Workspace.objects.get(pk=workspace.pk).status
 
 
-def test_admin_suspend_action_blocks_pages_and_api_and_reactivate_restores(workspace, owner, operator):
+def test_admin_suspend_action_blocks_pages_and_api_and_reactivate_restores(workspace, owner, operator, committed):
     # given an active workspace its owner is using
     owner_client = client_for(workspace, owner)
     assert owner_client.get("/").status_code == HTTPStatus.OK
@@ -36,8 +36,9 @@ def test_admin_suspend_action_blocks_pages_and_api_and_reactivate_restores(works
     assert b"Suspend selected workspaces" in listing.content
 
     # when an operator suspends it from the workspace list
-    response = admin.post("/admin/tenants/workspace/", {"action": "suspend", "_selected_action": [workspace.pk]},
-                          follow=True)
+    with committed():
+        response = admin.post("/admin/tenants/workspace/", {"action": "suspend", "_selected_action": [workspace.pk]},
+                              follow=True)
 
     # then the operator is told, and the workspace's pages and API refuse at once
     assert b"Suspended 1 workspace(s)." in response.content
@@ -52,8 +53,9 @@ def test_admin_suspend_action_blocks_pages_and_api_and_reactivate_restores(works
     assert client_for(workspace).post("/login/", {"username": owner.email}).status_code == HTTPStatus.FORBIDDEN
 
     # when the operator reactivates it
-    response = admin.post("/admin/tenants/workspace/", {"action": "reactivate", "_selected_action": [workspace.pk]},
-                          follow=True)
+    with committed():
+        response = admin.post("/admin/tenants/workspace/", {"action": "reactivate", "_selected_action": [workspace.pk]},
+                              follow=True)
 
     # then it is served again
     assert b"Reactivated 1 workspace(s)." in response.content

@@ -36,23 +36,25 @@ def test_workspace_host_is_case_and_port_insensitive(workspace):
         assert b"Log in to Acme" in response.content
 
 
-def test_workspace_is_reachable_right_after_a_404_for_its_host():
+def test_workspace_is_reachable_right_after_a_404_for_its_host(committed):
     # given its host was looked up (and the miss cached) before it existed
     assert Client(HTTP_HOST="initech.localhost").get("/login/").status_code == HTTPStatus.NOT_FOUND
     # when it is created
-    make_workspace("initech")
+    with committed():
+        make_workspace("initech")
     # then it is served at once
     assert Client(HTTP_HOST="initech.localhost").get("/login/").status_code == HTTPStatus.OK
 
 
-def test_custom_domain_routes_only_once_verified(workspace, settings):
+def test_custom_domain_routes_only_once_verified(workspace, settings, committed):
     # given a custom domain added but not verified (and allowed by the operator's DJANGO_ALLOWED_HOSTS)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "api.acme.test"]
     domain = domain_add(workspace=workspace, domain="API.Acme.test.")
     client = Client(HTTP_HOST="api.acme.test")
     # when / then it is an unknown host until verified
     assert client.get("/login/").status_code == HTTPStatus.NOT_FOUND
-    domain_verify(domain=domain)
+    with committed():
+        domain_verify(domain=domain)
     response = client.get("/login/")
     assert response.status_code == HTTPStatus.OK
     assert b"Log in to Acme" in response.content

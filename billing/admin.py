@@ -17,7 +17,7 @@ class PlanAdmin(admin.ModelAdmin):
         except DomainError as exc:
             raise ValidationError(exc.detail)
         super().save_model(request, obj, form, change)
-        count = plan_sync(plan=obj)
+        count = plan_sync(plan=obj, actor=("operator", request.user))
         self.message_user(request, f"Limits sent to {count} workspace(s).", messages.INFO)
 
 

@@ -56,7 +56,7 @@ def subscription_set_plan(*, workspace, plan_slug: str, actor=None) -> Subscript
             sub.plan = plan
             sub.status = Subscription.Status.ACTIVE
             sub.save(update_fields=["plan", "status", "updated_at"])
-        metering.policy_set(workspace=workspace, policy=plan_policy(plan=plan, overrides=sub.overrides))
+        metering.policy_set(workspace=workspace, policy=plan_policy(plan=plan, overrides=sub.overrides), actor=actor)
         if old != plan.slug:
             record(action="plan_changed", actor=actor, resource=sub, workspace=workspace,
                    details={"from": old, "to": plan.slug})
@@ -79,18 +79,20 @@ def subscription_set_overrides(*, workspace, overrides: dict, actor=None) -> Sub
     with transaction.atomic():
         sub.overrides = overrides or {}
         sub.save(update_fields=["overrides", "updated_at"])
-        metering.policy_set(workspace=workspace, policy=policy)
+        metering.policy_set(workspace=workspace, policy=policy, actor=actor)
     return sub
 
 
-def plan_sync(*, plan: Plan) -> int:
+def plan_sync(*, plan: Plan, actor=None) -> int:
     """Re-send the policy of every workspace on `plan` (after an edit). Returns how many."""
     count = 0
-    if plan.is_default:
-        metering.default_policy_set(policy=plan_policy(plan=plan))
-    for sub in Subscription.objects.filter(plan=plan).select_related("workspace"):
-        metering.policy_set(workspace=sub.workspace, policy=plan_policy(plan=plan, overrides=sub.overrides))
-        count += 1
+    with transaction.atomic():
+        if plan.is_default:
+            metering.default_policy_set(policy=plan_policy(plan=plan), actor=actor)
+        for sub in Subscription.objects.filter(plan=plan).select_related("workspace").order_by("pk"):
+            metering.policy_set(workspace=sub.workspace, policy=plan_policy(plan=plan, overrides=sub.overrides),
+                                actor=actor)
+            count += 1
     return count
 
 
@@ -102,5 +104,6 @@ def catalogue_ensure() -> list[Plan]:
         plans.append(plan)
     default = selectors.plan_default()
     if default is not None:
-        metering.default_policy_set(policy=plan_policy(plan=default))
+        with transaction.atomic():
+            metering.default_policy_set(policy=plan_policy(plan=default))
     return plans

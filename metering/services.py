@@ -3,6 +3,7 @@
 
 import logging
 
+import redis
 from django.db import transaction
 from django_tenants.utils import schema_context
 
@@ -18,43 +19,67 @@ logger = logging.getLogger(__name__)
 
 
 
-def policy_set(*, workspace, policy: dict) -> dict:
-    """Store the workspace's policy; every process applies it on its next request.
+def policy_set(*, workspace, policy: dict, actor=None) -> dict:
+    """Store the workspace's policy; every process applies it on its next request after the
+    commit. Audited (limits_changed, in the workspace's trail) when it changes anything.
 
-    Raises InvalidInput for a malformed policy.
+    Runs in the caller's transaction (billing's plan change). Raises InvalidInput for a
+    malformed policy.
     """
     try:
         clean = validate(policy)
     except PolicyError as exc:
         raise InvalidInput(str(exc))
-    with schema_context("public"), transaction.atomic():
-        Policy.objects.update_or_create(workspace_id=workspace.pk, defaults={"data": clean})
-    invalidation.publish(f"policy:{workspace.pk}")
+    with schema_context("public"), transaction.atomic(savepoint=False):
+        row, created = Policy.objects.get_or_create(workspace_id=workspace.pk, defaults={"data": clean})
+        if not created and row.data == clean:
+            return clean
+        if not created:
+            row.data = clean
+            row.save(update_fields=["data", "updated_at"])
+        record(action="limits_changed", actor=actor, resource=("workspace", workspace.pk), workspace=workspace,
+               details={"plan": clean["plan"], "limits": {k: v for k, v in clean.items() if k in ("burst", "meters")}})
+        invalidation.publish(f"policy:{workspace.pk}")
     return clean
 
 
-def default_policy_set(*, policy: dict) -> dict:
-    """The policy of every workspace that has none of its own (the default plan's)."""
+def default_policy_set(*, policy: dict, actor=None) -> dict:
+    """The policy of every workspace that has none of its own (the default plan's). Audited as a
+    platform event when it changes anything."""
     try:
         clean = validate(policy)
     except PolicyError as exc:
         raise InvalidInput(str(exc))
-    with schema_context("public"), transaction.atomic():
-        Policy.objects.update_or_create(workspace_id=None, defaults={"data": clean})
-    invalidation.publish("policy:default")
+    with schema_context("public"), transaction.atomic(savepoint=False):
+        row, created = Policy.objects.get_or_create(workspace_id=None, defaults={"data": clean})
+        if not created and row.data == clean:
+            return clean
+        if not created:
+            row.data = clean
+            row.save(update_fields=["data", "updated_at"])
+        record(action="limits_changed", actor=actor, resource=("policy", "default"),
+               details={"plan": clean["plan"], "limits": {k: v for k, v in clean.items() if k in ("burst", "meters")}})
+        invalidation.publish("policy:default")
     return clean
 
 
 def credits_top_up(*, workspace, meter: str, units: int, note: str = "", actor=None) -> int:
     """Add bought credits; they are used after the monthly allowance and do not expire.
 
-    Returns the new top-up balance. The ledger row is the durable record.
+    Returns the new top-up balance. The ledger row is the durable record; the balance the hot
+    path reads (Redis) moves only once the row has committed, so a rolled-back top-up never
+    reaches it. Raises InvalidInput for a bad amount, and redis-py's error when Redis fails
+    after the commit (logged: the row is there, the balance has to be raised by hand).
     """
     if not isinstance(units, int) or units <= 0:
         raise InvalidInput("Top up a positive whole number of credits.", field="units")
-    with schema_context("public"), transaction.atomic():
-        CreditTopUp.objects.create(workspace_id=workspace.pk, meter=meter, units=units, note=note[:200])
+    with schema_context("public"), transaction.atomic(durable=True):
+        row = CreditTopUp.objects.create(workspace_id=workspace.pk, meter=meter, units=units, note=note[:200])
         record(action="credits_topped_up", actor=actor, resource=("workspace", workspace.pk), workspace=workspace,
                details={"meter": meter, "units": units})
-        balance = get_redis().incrby(redis_keys.topup(workspace.pk, meter), units)
-    return int(balance)
+    try:
+        return int(get_redis().incrby(redis_keys.topup(workspace.pk, meter), units))
+    except redis.RedisError:
+        logger.error("credit top-up %s committed but its %s units did not reach Redis (%s): raise the "
+                     "balance by hand", row.pk, units, redis_keys.topup(workspace.pk, meter))
+        raise

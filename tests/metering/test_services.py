@@ -1,129 +1,48 @@
-"""The usage pipeline's writes: a usage event's identity is made by the server (issue 18,
-finding 1), so the caller's X-Request-ID can't merge requests, and every replay is idempotent."""
-
-from http import HTTPStatus
+"""metering.services: policies handed over by billing, and credit top-ups."""
 
 import pytest
 from django.db import transaction
 from django_tenants.utils import schema_context
-from prometheus_client import REGISTRY
 
-from core import redis as tenant_redis
+from auditing.models import AuditEvent
 from core.redis import get_redis
 from metering import redis_keys
-from metering.models import SpooledEvent, UsageEvent
-from metering.pipeline.drain import drain_workspace
-from metering.pipeline.spool import replay_spool
-from tests.metering.conftest import set_policy
+from metering.models import CreditTopUp
+from metering.services import credits_top_up, policy_set
 
-K = 5
+POLICY = {"plan": "t", "burst": {"limit": 5, "window": 1}, "meters": {"requests": {"hour": 10}}}
 
 
-def analyze(client, key, **headers):
-    return client.post("/api/v1/analyze", {"text": "hello there world"}, format="json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}", **headers)
-
-
-def ingested() -> float:
-    return REGISTRY.get_sample_value("tollgate_usage_events_ingested_total") or 0.0
-
-
-def stored(workspace, meter: str) -> list[tuple]:
+def _limits_events(workspace) -> list[AuditEvent]:
     with schema_context(workspace.schema_name):
-        return list(UsageEvent.objects.filter(meter=meter).values_list("event_id", "request_id", "units"))
+        return list(AuditEvent.objects.filter(action="limits_changed").order_by("id"))
 
 
-def drain(workspace) -> int:
-    return drain_workspace(workspace_id=workspace.pk, schema_name=workspace.schema_name)[0]
+def test_policy_set_audits_a_change_with_its_actor_and_not_a_repeat(workspace, owner):
+    # given a workspace with no policy of its own
+    # when billing hands over a policy, then the same one again, then another
+    policy_set(workspace=workspace, policy=POLICY, actor=("operator", owner))
+    policy_set(workspace=workspace, policy=POLICY, actor=("operator", owner))
+    policy_set(workspace=workspace, policy={**POLICY, "meters": {"requests": {"hour": 20}}})
+    # then two changes are in the workspace's trail, the first with its actor and the new limits
+    first, second = _limits_events(workspace)
+    assert (first.actor_type, first.actor_label) == ("operator", owner.email)
+    assert first.details["limits"]["meters"]["requests"]["hour"] == {"limit": 10, "hard": True}
+    assert second.details["limits"]["meters"]["requests"]["hour"]["limit"] == 20
 
 
-def stream(workspace) -> str:
-    return redis_keys.usage_stream(workspace.pk)
-
-
-def spool_while_redis_is_down(api_client, api_key, own_redis, *request_ids):
-    """Admit one request per id with Redis stopped (fail open: spooled), then bring Redis back."""
-    own_redis.stop()
-    responses = [analyze(api_client, api_key[1], HTTP_X_REQUEST_ID=rid) for rid in request_ids]
-    assert [r.status_code for r in responses] == [HTTPStatus.OK] * len(request_ids)
-    own_redis.start()
-    tenant_redis.reset()
-
-
-def test_drain_workspace_stores_every_request_that_shared_one_request_id(workspace, api_key, api_client):
-    # given K admitted requests that all sent the same X-Request-ID
-    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
-    responses = [analyze(api_client, api_key[1], HTTP_X_REQUEST_ID="client-chosen-id") for _ in range(K)]
-    assert [r.status_code for r in responses] == [HTTPStatus.OK] * K
-    assert {r["X-Request-ID"] for r in responses} == {"client-chosen-id"}
-    # when the stream is drained
-    drain(workspace)
-    # then each request is an event of its own for every meter, still correlated by the caller's id
-    for meter in ("requests", "tokens"):
-        rows = stored(workspace, meter)
-        assert len(rows) == K
-        assert len({event_id for event_id, _, _ in rows}) == K
-        assert {request_id for _, request_id, _ in rows} == {"client-chosen-id"}
-    assert [units for _, _, units in stored(workspace, "tokens")] == [3] * K
-
-
-def test_drain_workspace_stores_entries_read_twice_once_and_counts_what_it_stored(workspace, api_key, api_client):
-    # given K admitted requests, drained once
-    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
-    for _ in range(K):
-        assert analyze(api_client, api_key[1]).status_code == HTTPStatus.OK
-    entries = get_redis().xrange(stream(workspace))
-    before = ingested()
-    assert drain(workspace) == 2 * K  # requests and tokens
-    assert ingested() - before == 2 * K
-    # when the same entries come back (the drain stored them, then lost Redis before XDEL)
-    client = get_redis()
-    client.delete(stream(workspace))  # a stream only takes ids above its last one
-    for entry_id, fields in entries:
-        client.xadd(stream(workspace), fields, id=entry_id)
-    again = drain(workspace)
-    # then nothing more is stored, and the ingested metric counts stored rows, not rows read
-    assert again == 0
-    assert ingested() - before == 2 * K
-    assert len(stored(workspace, "requests")) == K
-    assert client.xlen(stream(workspace)) == 0
-
-
-def test_replay_spool_interrupted_after_its_xadd_and_run_again_stores_the_event_once(
-        workspace, api_key, api_client, own_redis, settings):
-    # given one request admitted and spooled while Redis was down
-    settings.METERING_FAIL_MODE = "open"
-    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
-    spool_while_redis_is_down(api_client, api_key, own_redis, "spooled-request-1")
-    before = ingested()
-    # when a replay puts it in the stream but its commit is lost, the drain runs, and the replay runs again
+def test_credits_top_up_reaches_redis_only_once_committed(workspace, owner):
+    # given a top-up whose transaction rolls back
+    key = redis_keys.topup(workspace.pk, "runs")
     with pytest.raises(RuntimeError), transaction.atomic():
-        assert replay_spool() == 1
-        raise RuntimeError("the spool's commit was lost")
-    with schema_context("public"):
-        assert SpooledEvent.objects.count() == 1
-    first = drain(workspace)
-    assert replay_spool() == 1
-    second = drain(workspace)
-    # then the event is stored once per meter, and the metric counts it once
-    assert (first, second) == (2, 0)
-    assert [(r, u) for _, r, u in stored(workspace, "requests")] == [("spooled-request-1", 1)]
-    assert ingested() - before == 2
-    with schema_context("public"):
-        assert SpooledEvent.objects.count() == 0
-
-
-def test_replay_spool_keeps_two_spooled_requests_with_one_request_id_apart(workspace, api_key, api_client,
-                                                                          own_redis, settings):
-    # given two requests with the same X-Request-ID admitted and spooled while Redis was down
-    settings.METERING_FAIL_MODE = "open"
-    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
-    spool_while_redis_is_down(api_client, api_key, own_redis, "same-client-id", "same-client-id")
-    # when the spool is replayed and drained
-    assert replay_spool() == 2
-    drain(workspace)
-    # then they are two events
-    rows = stored(workspace, "requests")
-    assert [r for _, r, _ in rows] == ["same-client-id", "same-client-id"]
-    assert len({event_id for event_id, _, _ in rows}) == 2
-    assert all(event_id.startswith("spool-") for event_id, _, _ in rows)
+        with pytest.raises(RuntimeError, match="durable"):
+            credits_top_up(workspace=workspace, meter="runs", units=5, actor=owner)  # inside another: refused
+        raise RuntimeError
+    # then nothing was recorded and the balance the hot path reads did not move
+    assert get_redis().get(key) is None
+    assert not CreditTopUp.objects.filter(workspace_id=workspace.pk).exists()
+    # when a top-up commits
+    assert credits_top_up(workspace=workspace, meter="runs", units=5, actor=owner) == 5
+    # then the ledger, the trail and the balance agree
+    assert CreditTopUp.objects.get(workspace_id=workspace.pk).units == 5
+    assert int(get_redis().get(key)) == 5

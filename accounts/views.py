@@ -169,6 +169,11 @@ class PasswordResetView(auth_views.PasswordResetView):
                details={"email": form.cleaned_data["email"]})
         return super().form_valid(form)
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400  # like every other form here: a refused input is a 400
+        return response
+
 
 # Workspace dashboard --------------------------------------------------------------------
 

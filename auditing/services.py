@@ -61,6 +61,11 @@ def _resource_fields(resource) -> tuple[str, str]:
     return resource._meta.model_name, str(resource.pk)
 
 
+def _text(value: str, limit: int) -> str:
+    """A column's value as PostgreSQL will take it: no NUL (see chain.without_nul), cut to fit."""
+    return chain.without_nul(value)[:limit]
+
+
 def _lock_chain(schema: str) -> None:
     with connection.cursor() as cursor:
         # One writer at a time per schema keeps the hash chain linear.
@@ -101,16 +106,16 @@ def record(
         event = AuditEvent(
             occurred_at=timezone.now(),
             actor_type=actor_type,
-            actor_id=actor_id[:64],
-            actor_label=actor_label[:254],
+            actor_id=_text(actor_id, 64),
+            actor_label=_text(actor_label, 254),
             action=action,
             severity=severity,
-            resource_type=resource_type[:64],
-            resource_id=resource_id[:64],
+            resource_type=_text(resource_type, 64),
+            resource_id=_text(resource_id, 64),
             ip=chain.canonical_ip(ip or context.client_ip.get()),
-            user_agent=(user_agent or context.user_agent.get() or "")[:300],
-            request_id=(request_id or context.request_id.get() or "")[:128],
-            outcome=outcome[:16],
+            user_agent=_text(user_agent or context.user_agent.get() or "", 300),
+            request_id=_text(request_id or context.request_id.get() or "", 128),
+            outcome=_text(outcome, 16),
             details=chain.jsonable(details),
             pii_salt=secrets.token_hex(16),
             hash_version=chain.HASH_VERSION,

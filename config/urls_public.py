@@ -14,6 +14,8 @@ urlpatterns = [
     path("signup/", account_views.signup, name="signup"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),
+    # Ahead of the admin's own login: the same page, throttled and audited (accounts/views.py).
+    path("admin/login/", account_views.operator_login, name="operator-login"),
     path("admin/", admin.site.urls),
 ]
 

@@ -17,7 +17,7 @@ from accounts.permissions import Role
 from tests.accounts.helpers import field_errors, row_counts
 from tests.auditing.conftest import events
 from tests.conftest import client_for
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 NUL_MESSAGE = "Null characters are not allowed."
 
@@ -49,6 +49,19 @@ def test_login_with_a_nul_character_is_a_field_error_and_is_recorded(workspace, 
     assert "\x00" not in failed.details["email"]
     if field == "username":
         assert failed.details["email"] == "member\ufffd@acme.test"
+
+
+def test_operator_console_login_with_a_nul_character_is_a_field_error_and_is_recorded():
+    # given an operator
+    UserFactory(email="ops@tollgate.test", is_staff=True)
+    # when a NUL comes in the console's username field
+    response = _login("localhost", "/admin/login/", "ops\x00@tollgate.test", PASSWORD)
+    # then it is a message next to the field, nobody is signed in, and the attempt is recorded
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert NUL_MESSAGE in response.content.decode()
+    assert "_auth_user_id" not in response.wsgi_request.session
+    [failed] = events(None, action="login_failed")
+    assert failed.details["email"] == "ops\ufffd@tollgate.test"
 
 
 @pytest.mark.parametrize("field", ["full_name", "email", "password", "workspace_name", "slug"])

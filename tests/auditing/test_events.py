@@ -79,6 +79,26 @@ def test_login_with_a_wrong_password_records_login_failed(workspace, member):
     assert events(workspace, action="login") == []
 
 
+def test_login_of_a_non_member_with_the_right_password_tells_the_workspace_nothing_more(workspace, other_workspace):
+    # given someone from globex, who is not a member of acme
+    stranger = UserFactory(email="stranger@globex.test")
+    Membership.objects.create(user=stranger, workspace=other_workspace, role=Role.MEMBER)
+    # when they log in on acme's host, once with their right password and once with a wrong one
+    right = client_for(workspace).post("/login/", {"username": stranger.email, "password": PASSWORD},
+                                       **headers("rid-right"))
+    wrong = client_for(workspace).post("/login/", {"username": stranger.email, "password": "wrong"},
+                                       **headers("rid-wrong"))
+    # then both are refused alike, and acme's log holds two failures it cannot tell apart
+    assert right.status_code == wrong.status_code == 400
+    seen = [(e.action, e.severity, e.outcome, e.actor_type, e.actor_label, e.resource_type, e.details)
+            for e in events(workspace, action="login_failed")]
+    assert seen == [("login_failed", "warning", "failure", "system", "system", "", {"email": stranger.email})] * 2
+    # and only the platform's log says why the right password was refused, and where
+    reasoned = one(None, action="login_failed")
+    assert reasoned.details == {"email": stranger.email, "workspace": "acme", "reason": "not_a_member"}
+    assert reasoned.request_id == "rid-right"
+
+
 def test_logout_records_logout(workspace, member):
     # given a signed-in member
     client = client_for(workspace, member)

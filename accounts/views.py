@@ -231,6 +231,13 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "emails/password_reset.txt"
     subject_template_name = "emails/password_reset_subject.txt"
 
+    @property
+    def extra_email_context(self):
+        # The link goes to the configured public site, never to the request's Host (Django's
+        # `protocol` and `domain`): a reset asked for on another workspace's host, a custom
+        # domain or any name that reaches the server must not mail a link valid there.
+        return {"site_url": workspace_url(None, "")}
+
     def post(self, request, *args, **kwargs):
         refused = throttle.password_reset_check(request)
         if refused is not None:

@@ -22,7 +22,7 @@ from auditing import chain, metrics
 from auditing.models import AuditChainAnchor, AuditEvent
 from tenants import context
 from tenants.models import Workspace
-from tenants.selectors import workspace_list
+from tenants.selectors import workspace_list, workspace_url
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,11 @@ def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[s
     workspace = None if platform else Workspace.objects.filter(schema_name=schema_name).first()
     where = "the platform" if platform else f"workspace {workspace.name if workspace else schema_name}"
     subject = f"[Tollgate] Critical: {event.action.replace('_', ' ')} in {where}"
-    body = render_to_string("auditing/critical_event.txt", {"event": event, "where": where, "platform": platform})
+    # From the configured site (tenants.selectors.workspace_url), never from a request's Host.
+    url = workspace_url(None, "/admin/auditing/auditevent/") if platform else (
+        workspace_url(workspace, "/audit/") if workspace else "")
+    body = render_to_string("auditing/critical_event.txt",
+                            {"event": event, "where": where, "platform": platform, "url": url})
     send_mail(subject=subject, message=body, from_email=None, recipient_list=sorted(set(recipients)))
     return len(set(recipients))
 

@@ -1,4 +1,4 @@
-"""Throttles for login and password reset (django-ratelimit), per IP and per email."""
+"""Throttles for login, signup and password reset (django-ratelimit), per IP and per email."""
 
 from django.conf import settings
 from django.shortcuts import render
@@ -46,3 +46,7 @@ def login_wait(request) -> int | None:
 def password_reset_check(request):
     return check(request, group="password_reset", per_ip=settings.PASSWORD_RESET_RATE,
                  per_email=settings.PASSWORD_RESET_RATE)
+
+
+def signup_check(request):
+    return check(request, group="signup", per_ip=settings.SIGNUP_RATE_PER_IP, per_email=settings.SIGNUP_RATE_PER_EMAIL)

@@ -1,5 +1,6 @@
 """Account pages: signup, login/logout, handoff to a workspace host, invitations, members."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services, throttle
 from accounts.decorators import member_required
-from accounts.errors import InvitationInvalid, NotAllowed
+from accounts.errors import InvitationInvalid, NotAllowed, SignupInvalid
 from accounts.forms import (
     AcceptInvitationForm,
     ConfirmForm,
@@ -57,15 +58,44 @@ def landing(request):
 
 def signup(request):
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        refused = throttle.signup_check(request)
+        if refused is not None:
+            return refused
+        if form.is_valid():
+            try:
+                services.signup_request(**form.cleaned_data)
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                # The same page whether or not the address has an account (services.signup_request).
+                return render(request, "public/signup_sent.html", {"email": form.cleaned_data["email"].strip()})
+    return render(request, "public/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def signup_confirm(request, token):
+    """The emailed link: one click creates the account and workspace and signs in there.
+
+    A button, not the GET itself: mail scanners open links, and one must not use up the
+    link (or get signed in) in place of the person.
+    """
+    try:
+        pending = services.signup_check(token=token)
+    except SignupInvalid as exc:
+        return render(request, "public/signup_invalid.html", {"message": exc.detail}, status=400)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            user, workspace = services.signup(**form.cleaned_data)
+            user, workspace = services.signup_confirm(token=token)
+        except SignupInvalid as exc:
+            return render(request, "public/signup_invalid.html", {"message": exc.detail}, status=400)
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return _hand_off(request, user=user, workspace=workspace)
-    return render(request, "public/signup.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"pending": pending, "form": form, "host": f"{pending.slug}.{settings.BASE_DOMAIN}"}
+    return render(request, "public/signup_confirm.html", context, status=400 if form.errors else 200)
 
 
 class _AuditedLogin:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django_ratelimit.core import _get_window, _split_rate
 
-from accounts.models import Invitation, Membership, User
+from accounts.models import Invitation, Membership, SignupRequest, User
 from tenants.models import Workspace
 
 _FIELD = re.compile(r'<div class="field[^"]*">\s*<label for="id_(?P<name>\w+)">(?P<body>.*?)</div>', re.DOTALL)
@@ -57,6 +57,7 @@ def row_counts() -> dict[str, int]:
         "workspaces": Workspace.objects.count(),
         "memberships": Membership.objects.count(),
         "invitations": Invitation.objects.count(),
+        "signup_requests": SignupRequest.objects.count(),
         "schemas": len(workspace_schemas()),
     }
 

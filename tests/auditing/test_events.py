@@ -1,7 +1,10 @@
 """Every event that has a feature today is written when its action happens, through the
 real entry point (page, API, admin), with its actor, the caller's IP and the request id."""
 
+import re
+
 import pytest
+from django.core import mail
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
@@ -28,12 +31,16 @@ def operator():
 
 # Public site ------------------------------------------------------------------------------
 
-def test_signup_records_user_signup_and_workspace_created():
-    # given a visitor on the public site
+def test_signup_records_user_signup_and_workspace_created(django_capture_on_commit_callbacks):
+    # given a visitor on the public site who signed up and got the emailed link
     client = Client(HTTP_HOST="localhost")
-    # when they sign up
-    response = client.post("/signup/", {"email": "Neo@Example.test", "password": PASSWORD, "full_name": "Neo",
-                                        "workspace_name": "Zion", "slug": "zion"}, **headers("rid-signup-1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/signup/", {"email": "Neo@Example.test", "password": PASSWORD, "full_name": "Neo",
+                                 "workspace_name": "Zion", "slug": "zion"}, **headers("rid-signup-0"))
+    assert events(None) == []  # nothing exists until the link is followed
+    path = re.search(r"https?://[^/]+(/signup/confirm/\S+/)", mail.outbox[0].body).group(1)
+    # when they follow it
+    response = client.post(path, **headers("rid-signup-1"))
     # then the platform records the signup and the new workspace, both by the new user
     assert response.status_code < 400  # on to the workspace's host (a redirect or a page that moves on)
     signup = one(None, action="user_signup")

@@ -15,7 +15,7 @@ urlpatterns = [
     path("signup/confirm/<str:token>/", account_views.signup_confirm, name="signup-confirm"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),
-    # Ahead of the admin's own login: the same page, throttled and audited (accounts/views.py).
+    # Ahead of the admin's own login: the same page, throttled and audited (accounts/views/login.py).
     path("admin/login/", account_views.operator_login, name="operator-login"),
     path("admin/", admin.site.urls),
 ]

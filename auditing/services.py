@@ -22,7 +22,7 @@ from auditing import chain, metrics
 from auditing.models import AuditChainAnchor, AuditEvent
 from tenants import context
 from tenants.models import Workspace
-from tenants.selectors import workspace_list
+from tenants.selectors import workspace_list, workspace_url
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ def _resource_fields(resource) -> tuple[str, str]:
     if isinstance(resource, tuple):
         return str(resource[0]), str(resource[1])
     return resource._meta.model_name, str(resource.pk)
+
+
+def _text(value: str, limit: int) -> str:
+    """A column's value as PostgreSQL will take it: no NUL (see chain.without_nul), cut to fit."""
+    return chain.without_nul(value)[:limit]
 
 
 def _lock_chain(schema: str) -> None:
@@ -101,16 +106,16 @@ def record(
         event = AuditEvent(
             occurred_at=timezone.now(),
             actor_type=actor_type,
-            actor_id=actor_id[:64],
-            actor_label=actor_label[:254],
+            actor_id=_text(actor_id, 64),
+            actor_label=_text(actor_label, 254),
             action=action,
             severity=severity,
-            resource_type=resource_type[:64],
-            resource_id=resource_id[:64],
+            resource_type=_text(resource_type, 64),
+            resource_id=_text(resource_id, 64),
             ip=chain.canonical_ip(ip or context.client_ip.get()),
-            user_agent=(user_agent or context.user_agent.get() or "")[:300],
-            request_id=(request_id or context.request_id.get() or "")[:128],
-            outcome=outcome[:16],
+            user_agent=_text(user_agent or context.user_agent.get() or "", 300),
+            request_id=_text(request_id or context.request_id.get() or "", 128),
+            outcome=_text(outcome, 16),
             details=chain.jsonable(details),
             pii_salt=secrets.token_hex(16),
             hash_version=chain.HASH_VERSION,
@@ -151,7 +156,11 @@ def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[s
     workspace = None if platform else Workspace.objects.filter(schema_name=schema_name).first()
     where = "the platform" if platform else f"workspace {workspace.name if workspace else schema_name}"
     subject = f"[Tollgate] Critical: {event.action.replace('_', ' ')} in {where}"
-    body = render_to_string("auditing/critical_event.txt", {"event": event, "where": where, "platform": platform})
+    # From the configured site (tenants.selectors.workspace_url), never from a request's Host.
+    url = workspace_url(None, "/admin/auditing/auditevent/") if platform else (
+        workspace_url(workspace, "/audit/") if workspace else "")
+    body = render_to_string("auditing/critical_event.txt",
+                            {"event": event, "where": where, "platform": platform, "url": url})
     send_mail(subject=subject, message=body, from_email=None, recipient_list=sorted(set(recipients)))
     return len(set(recipients))
 

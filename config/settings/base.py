@@ -122,10 +122,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 INVITATION_TTL_DAYS = 7
+SIGNUP_TTL_HOURS = 24  # how long a signup's emailed link works
 # Throttles (django-ratelimit syntax: count/period)
 LOGIN_RATE_PER_IP = env("TOLLGATE_LOGIN_RATE_PER_IP", default="20/5m")
 LOGIN_RATE_PER_EMAIL = env("TOLLGATE_LOGIN_RATE_PER_EMAIL", default="5/5m")
 PASSWORD_RESET_RATE = env("TOLLGATE_PASSWORD_RESET_RATE", default="5/h")
+# Each signup sends an email: per IP against bulk signups, per address against mail-bombing someone.
+SIGNUP_RATE_PER_IP = env("TOLLGATE_SIGNUP_RATE_PER_IP", default="10/h")
+SIGNUP_RATE_PER_EMAIL = env("TOLLGATE_SIGNUP_RATE_PER_EMAIL", default="3/h")
 RATELIMIT_VIEW = "accounts.views.throttled"
 RATELIMIT_USE_CACHE = "default"
 

@@ -1,11 +1,12 @@
 """The API's routes, full paths: listed straight in every host's URLs (config/urls_common.py),
 not through include(), so an API call is resolved in one step."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apikeys import api as keys_api
 from auditing import api as audit_api
+from config import errors
 from metering import api as metering_api
 
 urlpatterns = [
@@ -19,4 +20,7 @@ urlpatterns = [
     path("api/v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Last: any other /api/ path is a 404 problem here, also where DEBUG would answer Django's
+    # HTML 404 page (make run) instead of calling handler404.
+    re_path(r"^api/", errors.api_not_found, name="api-not-found"),
 ]

@@ -55,6 +55,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files (config/api_docs.py)
     "auditlog",
     "accounts",
     "apikeys",
@@ -181,6 +182,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Metered, multi-tenant API. Authenticate with `Authorization: Bearer <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our static files, not a CDN: our CSP allows only our own scripts,
+    # and an offline install reaches no CDN (config/api_docs.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl: Swagger UI would otherwise send the schema to validator.swagger.io for a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # API KEYS

@@ -34,6 +34,15 @@ def _assert_problem(response, status: int, code: str) -> dict:
 
 # OPTIONS ----------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_options_on_the_docs_pages_answers_their_methods(path):
+    # when
+    response = _client().options(path)
+    # then
+    assert response.status_code == HTTPStatus.OK
+    assert "GET" in response["Allow"] and not response.content
+
+
 def test_options_on_an_export_describes_the_endpoint_as_json(admin_key):
     # given an admin key
     # when OPTIONS asks for the CSV export (query parameter or Accept header)

@@ -8,7 +8,7 @@ import logging
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -100,7 +100,12 @@ def _suspicious(exc: SuspiciousOperation, request, *, log: bool = True) -> Probl
             status=413, code="body_too_large", title="Request body too large", request=request,
             detail=f"The request body is larger than {limit / 1_048_576:g} MB ({limit} bytes), the most this API reads.",
         )
-    return problem(status=400, code="bad_request", title="Bad request", detail=str(exc) or "Bad request.",
+    if isinstance(exc, TooManyFieldsSent):
+        return problem(status=400, code="too_many_fields", title="Too many parameters", request=request,
+                       detail=f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query or form "
+                              "parameters, the most this API reads.")
+    # The others' messages are for operators (DisallowedHost suggests an ALLOWED_HOSTS entry): not echoed
+    return problem(status=400, code="bad_request", title="Bad request", detail="The request was refused as malformed.",
                    request=request)
 
 
@@ -163,7 +168,8 @@ def api_400(request, exception=None):
     """handler400 for /api/: what Django refused before a view ran (or a view let through)."""
     if isinstance(exception, SuspiciousOperation):
         return _suspicious(exception, request, log=False)  # django.security logged it already
-    return problem(status=400, code="bad_request", title="Bad request", detail="Bad request.", request=request)
+    return problem(status=400, code="bad_request", title="Bad request", detail="The request was refused as malformed.",
+                   request=request)
 
 
 def api_404(request, exception=None):

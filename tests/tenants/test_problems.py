@@ -97,6 +97,29 @@ def test_body_too_large_is_a_413_problem(admin_key, path):
     assert ApiKey.objects.count() == 1
 
 
+def test_too_many_query_parameters_is_a_400_problem(admin_key):
+    # given more query parameters than Django parses (DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    query = "&".join(f"q{i}=1" for i in range(1_001))
+    # when
+    response = _client().get(f"/api/v1/audit-logs?{query}", **_bearer(admin_key[1]))
+    # then
+    problem = _assert_problem(response, HTTPStatus.BAD_REQUEST, "too_many_fields")
+    assert "1000" in problem["detail"]
+
+
+def test_request_refused_before_the_view_is_a_400_problem_under_api(settings, workspace):
+    # given a host the tenant middleware serves but Django's ALLOWED_HOSTS does not (DisallowedHost,
+    # raised by CommonMiddleware before any view: handler400)
+    settings.ALLOWED_HOSTS = ["localhost"]
+    # when
+    api = _client(host_of(workspace)).get("/api/v1/info")
+    page = _client(host_of(workspace)).get("/login/")
+    # then the API answers a problem (not echoing the operator's hint), the page Django's 400 page
+    problem = _assert_problem(api, HTTPStatus.BAD_REQUEST, "bad_request")
+    assert "ALLOWED_HOSTS" not in problem["detail"]
+    assert page.status_code == HTTPStatus.BAD_REQUEST and page["Content-Type"].startswith("text/html")
+
+
 def test_body_too_large_on_a_page_is_still_an_html_400(workspace, owner):
     # given a page (not the API)
     client = _client(host_of(workspace))

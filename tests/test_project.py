@@ -75,11 +75,10 @@ class _Resources(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "script" and attrs.get("src"):
-            self.urls.append(attrs["src"])
-        elif tag == "link" and attrs.get("href"):
-            self.urls.append(attrs["href"])
-        elif tag in ("script", "style"):
+        url = attrs.get("src") if tag == "script" else attrs.get("href") if tag == "link" else None
+        if url and not url.startswith("data:"):  # a data: URL (Redoc's empty icon) loads nothing
+            self.urls.append(url)
+        elif tag in ("script", "style") and not url:
             self._open = tag
 
     def handle_data(self, data):

@@ -19,3 +19,9 @@ class NotAllowed(DomainError):
     code = "insufficient_role"
     status = HTTPStatus.FORBIDDEN
     title = "Your role does not allow this"
+
+
+class SignupInvalid(DomainError):
+    code = "signup_invalid"
+    status = HTTPStatus.BAD_REQUEST
+    title = "This signup link can't be used"

@@ -98,3 +98,28 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class SignupRequest(models.Model):
+    """A signup waiting for its emailed link: no user or workspace exists until it is followed.
+
+    The page answers every signup the same way ("check your email") so that it never tells
+    whether an address has an account (issue 18). The password is kept as the User row
+    would keep it (a hash), the link's token only as its SHA-256 digest.
+    """
+
+    email = models.EmailField(max_length=254)
+    full_name = models.CharField(max_length=150, blank=True)
+    workspace_name = models.CharField(max_length=100)
+    slug = models.CharField(max_length=40)
+    password = models.CharField(max_length=128)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} for {self.slug}"

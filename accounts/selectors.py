@@ -5,7 +5,7 @@ import hashlib
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, User
+from accounts.models import Invitation, Membership, SignupRequest, User
 from accounts.permissions import Role
 
 
@@ -64,6 +64,10 @@ def token_digest(token: str) -> str:
 
 def invitation_by_token(*, token: str) -> Invitation | None:
     return Invitation.objects.filter(token_digest=token_digest(token)).select_related("workspace").first()
+
+
+def signup_request_by_token(*, token: str) -> SignupRequest | None:
+    return SignupRequest.objects.filter(token_digest=token_digest(token)).first()
 
 
 def invitation_list_pending(*, workspace) -> list[Invitation]:

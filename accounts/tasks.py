@@ -8,7 +8,7 @@ from django_tenants.utils import get_public_schema_name
 
 from accounts.selectors import owner_emails
 from auditing.services import critical_event_notify
-from tenants.selectors import workspace_by_schema
+from tenants.selectors import workspace_by_schema, workspace_url
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,8 @@ def _notify_critical_event_failure(self, exc, task_id, args, kwargs, einfo):
 def notify_critical_event(self, *, schema_name: str, event_id: int) -> int:
     """Email the owners of the workspace behind `schema_name` (operators, ADMINS, for platform events)."""
     name = ""
+    # Links from the configured site (tenants.selectors.workspace_url), never from a request's Host.
+    url = workspace_url(None, "/admin/auditing/auditevent/")
     if schema_name == get_public_schema_name():
         # ADMINS: (name, email) pairs, or plain addresses (Django 6's form)
         recipients = [admin if isinstance(admin, str) else admin[1] for admin in settings.ADMINS]
@@ -28,9 +30,10 @@ def notify_critical_event(self, *, schema_name: str, event_id: int) -> int:
         workspace = workspace_by_schema(schema_name=schema_name)
         recipients = owner_emails(workspace=workspace) if workspace else []
         name = workspace.name if workspace else ""
+        url = workspace_url(workspace, "/audit/") if workspace else ""
     try:
         return critical_event_notify(schema_name=schema_name, event_id=event_id, recipients=recipients,
-                                     workspace_name=name)
+                                     workspace_name=name, url=url)
     except OSError as exc:  # SMTP down: try again later
         raise self.retry(exc=exc)
 

@@ -50,6 +50,8 @@ class KeyListCreateApi(_KeyApi):
         scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.SCOPES), default=["read", "write"])
         environment = serializers.ChoiceField(choices=["live", "test"], default="live")
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        # No max_value here: the service's refusal names the plan's limit, which is the useful answer
+        # (apikeys.services._check_burst; values past PostgreSQL's integer are refused there too).
         burst_limit = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
         burst_window = serializers.ChoiceField(choices=[1, 60], default=1)
         allowed_ips = serializers.ListField(child=serializers.CharField(), default=list)

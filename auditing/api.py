@@ -42,10 +42,14 @@ class JsonLinesRenderer(_ExportRenderer):
 
 
 class FormatParamNegotiation(DefaultContentNegotiation):
-    """An unknown ?format= falls back to JSON here; the view then refuses it with a 400."""
+    """An unknown ?format= falls back to JSON here; the view then refuses it with a 400.
+
+    Only a GET streams an export: any other method (OPTIONS describing the endpoint, a 405) is
+    answered in JSON, whatever ?format= or Accept asks, since the export renderers render nothing.
+    """
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        if request.query_params.get("format", "json") not in FORMATS:
+        if request.method not in ("GET", "HEAD") or request.query_params.get("format", "json") not in FORMATS:
             return renderers[0], renderers[0].media_type
         return super().select_renderer(request, renderers, format_suffix)
 

@@ -34,9 +34,29 @@ def canonical_ip(value: str | None) -> str | None:
     return str(address)
 
 
+# PostgreSQL refuses NUL in text and in JSON strings: a NUL typed into a login form made the
+# failed-login event's INSERT fail, so the attempt went unrecorded and the page was a 500
+# (issue 18). Stored values carry U+FFFD, the replacement character, where a NUL was.
+NUL_STAND_IN = "\ufffd"
+
+
+def without_nul(text: str) -> str:
+    return text.replace("\x00", NUL_STAND_IN)
+
+
+def _strings_without_nul(value):
+    if isinstance(value, str):
+        return without_nul(value)
+    if isinstance(value, dict):
+        return {_strings_without_nul(k): _strings_without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strings_without_nul(v) for v in value]
+    return value
+
+
 def jsonable(value) -> dict:
     """`value` as it will read back from the JSON column (so what is hashed is what is stored)."""
-    return json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder))
+    return _strings_without_nul(json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder)))
 
 
 def _digest(payload: dict) -> str:

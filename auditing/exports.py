@@ -6,6 +6,7 @@ chunk: memory stays flat whether the export is a hundred events or ten million.
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -19,9 +20,18 @@ ROWS_PER_CHUNK = 500
 HEADER = [("actor" if f == "actor_label" else f) for f in EXPORT_FIELDS]
 _DETAILS = EXPORT_FIELDS.index("details")
 _AT = EXPORT_FIELDS.index("occurred_at")
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection);
-# actor names, user agents and details come from outside, so such cells get a leading '.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# CSV injection: a spreadsheet runs a cell that starts with one of these as a formula
+# (the full-width forms too, which some spreadsheets fold to ASCII). Actor names, user
+# agents and details come from outside, so the export neutralises them with a leading '
+# at the start of a cell, and also after anything a spreadsheet may split a cell on (a
+# delimiter of any locale, a line break, a stray quote): an outside tester's User-Agent
+# `;=1+1` ran as `=1+1` where `;` is the list separator (issue 18). Every field is quoted
+# too (QUOTE_ALL). The guard adds quote marks, so the CSV is for people and spreadsheets;
+# the JSON Lines export is the faithful one for programs (a CSV details cell may no longer
+# parse as JSON when, say, a list holds negative numbers).
+_FORMULA = r"=+\-@\uff1d\uff0b\uff0d\uff20"
+_AT_START = re.compile(rf"^(?=[\t\r]|\s*[{_FORMULA}])")
+_AFTER_SEPARATOR = re.compile(rf"""([,;|\t\r\n"]\s*)(?=[{_FORMULA}])""")
 
 
 class _Line:
@@ -31,20 +41,22 @@ class _Line:
         return value
 
 
-def _safe_cell(value) -> str:
+def safe_cell(value) -> str:
+    """`value` as text no spreadsheet runs as a formula, however it splits the cell."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    text = _AFTER_SEPARATOR.sub(r"\1'", text)
+    return _AT_START.sub("'", text, count=1)
 
 
 def csv_chunks(rows: Iterable[tuple]) -> Iterator[str]:
-    writer = csv.writer(_Line())
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
     yield writer.writerow(HEADER)
     buffer = []
     for row in rows:
         row = list(row)
         row[_AT] = row[_AT].isoformat()
         row[_DETAILS] = json.dumps(row[_DETAILS], sort_keys=True, cls=DjangoJSONEncoder)
-        buffer.append(writer.writerow([_safe_cell(v) for v in row]))
+        buffer.append(writer.writerow([safe_cell(v) for v in row]))
         if len(buffer) >= ROWS_PER_CHUNK:
             yield "".join(buffer)
             buffer = []

@@ -39,21 +39,31 @@ class AuditFilters:
 
 
 def _moment(value: str, *, end: bool) -> datetime:
-    """An ISO 8601 date or date-time; a bare date covers that whole day (UTC)."""
+    """An ISO 8601 date or date-time, in UTC; a bare date covers that whole day (UTC).
+
+    Raises ValidationError when it is no date, or when it lies outside Python's years 1-9999
+    once in UTC (an inclusive `until=9999-12-31` ends at 10000-01-01; 0001-01-01T00:00+05:00
+    is in year 0). Converting to UTC here also keeps offsets PostgreSQL refuses (beyond
+    ±15:59) out of the query.
+    """
     value = value.strip()
     try:
         day = parse_date(value)  # a bare date first: parse_datetime would read it as midnight
         moment = None if day else parse_datetime(value)
     except ValueError:  # well-formed but impossible, e.g. 2026-02-30
         day = moment = None
-    if day is not None:
-        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    elif moment is None:
+    if day is None and moment is None:
         raise forms.ValidationError(
             "Use an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T14:00:00Z.", code="invalid_date")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, UTC)
-    return moment
+    try:
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
+        elif timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, UTC)
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise forms.ValidationError(
+            "Out of range: use a date from 0001-01-01 to 9999-12-30 (UTC).", code="date_out_of_range")
 
 
 class _MultiChoice(forms.CharField):

@@ -59,6 +59,11 @@ def _resource_fields(resource) -> tuple[str, str]:
     return resource._meta.model_name, str(resource.pk)
 
 
+def _text(value: str, limit: int) -> str:
+    """A column's value as PostgreSQL will take it: no NUL (see chain.without_nul), cut to fit."""
+    return chain.without_nul(value)[:limit]
+
+
 def _lock_chain(schema: str) -> None:
     with connection.cursor() as cursor:
         # One writer at a time per schema keeps the hash chain linear.
@@ -99,16 +104,16 @@ def record(
         event = AuditEvent(
             occurred_at=timezone.now(),
             actor_type=actor_type,
-            actor_id=actor_id[:64],
-            actor_label=actor_label[:254],
+            actor_id=_text(actor_id, 64),
+            actor_label=_text(actor_label, 254),
             action=action,
             severity=severity,
-            resource_type=resource_type[:64],
-            resource_id=resource_id[:64],
+            resource_type=_text(resource_type, 64),
+            resource_id=_text(resource_id, 64),
             ip=chain.canonical_ip(ip or context.client_ip.get()),
-            user_agent=(user_agent or context.user_agent.get() or "")[:300],
-            request_id=(request_id or context.request_id.get() or "")[:128],
-            outcome=outcome[:16],
+            user_agent=_text(user_agent or context.user_agent.get() or "", 300),
+            request_id=_text(request_id or context.request_id.get() or "", 128),
+            outcome=_text(outcome, 16),
             details=chain.jsonable(details),
             pii_salt=secrets.token_hex(16),
             hash_version=chain.HASH_VERSION,
@@ -134,9 +139,12 @@ def _critical_committed(schema: str, event_id: int, action: str) -> None:
                          getattr(receiver, "__name__", receiver), outcome.__class__.__name__)
 
 
-def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[str], workspace_name: str = "") -> int:
+def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[str], workspace_name: str = "",
+                          url: str = "") -> int:
     """Email `recipients` about a committed critical event of `schema_name` (the workspace
-    called `workspace_name`, or the platform's public schema); returns how many were sent."""
+    called `workspace_name`, or the platform's public schema), linking to `url` (where to read
+    the trail: the caller builds it from the configured site, never from a request's Host);
+    returns how many were sent."""
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
@@ -149,7 +157,8 @@ def critical_event_notify(*, schema_name: str, event_id: int, recipients: list[s
     platform = schema_name == get_public_schema_name()
     where = "the platform" if platform else f"workspace {workspace_name or schema_name}"
     subject = f"[Tollgate] Critical: {event.action.replace('_', ' ')} in {where}"
-    body = render_to_string("auditing/critical_event.txt", {"event": event, "where": where, "platform": platform})
+    body = render_to_string("auditing/critical_event.txt",
+                            {"event": event, "where": where, "platform": platform, "url": url})
     send_mail(subject=subject, message=body, from_email=None, recipient_list=sorted(set(recipients)))
     return len(set(recipients))
 

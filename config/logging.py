@@ -29,8 +29,8 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
                 r"(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"), r"\1" + MASK),
     # Credentials inside URLs: scheme://user:password@host
     (re.compile(r"([a-z][a-z0-9+.\-]*://[^:/@\s]*):[^@/\s]+@"), r"\1:" + MASK + "@"),
-    # One-time tokens in paths: invitations, sign-in handoffs, password resets.
-    (re.compile(r"(/(?:invite|auth/handoff)/)[^/\s\"']+"), r"\1" + MASK),
+    # One-time tokens in paths: invitations, sign-in handoffs, signup confirmations, password resets.
+    (re.compile(r"(/(?:invite|auth/handoff|signup/confirm)/)[^/\s\"']+"), r"\1" + MASK),
     (re.compile(r"(/password-reset/[^/\s\"']+/)[^/\s\"']+"), r"\1" + MASK),
 ]
 

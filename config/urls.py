@@ -26,5 +26,6 @@ urlpatterns = [
     path("keys/<str:key_id>/rotate/", key_views.key_rotate, name="key-rotate"),
 ]
 
+handler400 = "config.errors.bad_request"
 handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"

@@ -1,11 +1,12 @@
 """The API's routes, full paths: listed straight in every host's URLs (config/urls_common.py),
 not through include(), so an API call is resolved in one step."""
 
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
 from apikeys import api as keys_api
 from auditing import api as audit_api
+from config import api_docs, errors
 from metering import api as metering_api
 from metering.demo_product import api as demo_api
 
@@ -19,5 +20,9 @@ urlpatterns = [
     path("api/v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
     path("api/v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),
+    # Last: any other /api/ path is a 404 problem here, also where DEBUG would answer Django's
+    # HTML 404 page (make run) instead of calling handler404.
+    re_path(r"^api/", errors.api_not_found, name="api-not-found"),
 ]

@@ -12,10 +12,14 @@ urlpatterns = [
     *common_patterns,  # first: the API resolves in a few steps on every host
     path("", account_views.landing, name="landing"),
     path("signup/", account_views.signup, name="signup"),
+    path("signup/confirm/<str:token>/", account_views.signup_confirm, name="signup-confirm"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),
+    # Ahead of the admin's own login: the same page, throttled and audited (accounts/views/login.py).
+    path("admin/login/", account_views.operator_login, name="operator-login"),
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "config.errors.bad_request"
 handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"

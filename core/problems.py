@@ -7,7 +7,8 @@ Every problem carries `type`, `title`, `status`, `detail`, `instance`, plus our 
 import logging
 from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -63,10 +64,49 @@ def from_domain_error(exc: DomainError, request=None) -> ProblemResponse:
     )
 
 
-def _field_errors(detail) -> dict:
-    if isinstance(detail, dict):
-        return {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
-    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+def _field_errors(detail) -> dict[str, list[str]]:
+    """DRF's error detail as `{field path: [message, ...]}`, plain strings only.
+
+    Nested serializers and list items nest their errors (`{"scopes": {1: [ErrorDetail]}}`,
+    a list of dicts for `many=True`): each message is filed under its dotted path
+    (`scopes.1`, `items.0.name`); errors not tied to a field under `non_field_errors`.
+    """
+    errors: dict[str, list[str]] = {}
+    stack = [("", detail)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            items = list(node.items())
+        elif isinstance(node, list) and any(isinstance(item, dict | list) for item in node):
+            items = list(enumerate(node))
+        else:
+            messages = node if isinstance(node, list) else [node]
+            if messages:
+                errors.setdefault(path or "non_field_errors", []).extend(str(m) for m in messages)
+            continue
+        stack.extend((f"{path}.{key}" if path else str(key), value) for key, value in reversed(items))
+    return errors
+
+
+def _suspicious(exc: SuspiciousOperation, request, *, log: bool = True) -> ProblemResponse:
+    """A request Django refuses to read: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, the
+    rest (too many fields, a malformed multipart body...) a 400. Logged where Django logs them
+    (`log=False` when Django already did)."""
+    if log:
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").warning("%s", exc)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return problem(
+            status=413, code="body_too_large", title="Request body too large", request=request,
+            detail=f"The request body is larger than {limit / 1_048_576:g} MB ({limit} bytes), the most this API reads.",
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return problem(status=400, code="too_many_fields", title="Too many parameters", request=request,
+                       detail=f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query or form "
+                              "parameters, the most this API reads.")
+    # The others' messages are for operators (DisallowedHost suggests an ALLOWED_HOSTS entry): not echoed
+    return problem(status=400, code="bad_request", title="Bad request", detail="The request was refused as malformed.",
+                   request=request)
 
 
 def exception_handler(exc, ctx):
@@ -74,6 +114,8 @@ def exception_handler(exc, ctx):
     request = ctx.get("request")
     if isinstance(exc, DomainError):
         return from_domain_error(exc, request)
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious(exc, request)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -83,9 +125,13 @@ def exception_handler(exc, ctx):
 
     if isinstance(exc, drf.ValidationError):
         errors = _field_errors(exc.detail)
-        first = next(iter(errors.values()))[0] if errors else "Invalid input."
+        first_path, first = next(iter(errors.items()), ("", ["Invalid input."]))
+        extra = {"errors": errors}
+        field = first_path.split(".")[0]
+        if field and field != "non_field_errors":
+            extra["field"] = field  # as the other invalid_input problems name theirs: the top-level field
         return problem(
-            status=400, code="invalid_input", title="Invalid input", detail=first, request=request, errors=errors
+            status=400, code="invalid_input", title="Invalid input", detail=first[0], request=request, **extra
         )
     if isinstance(exc, drf.ParseError):
         return problem(status=400, code="malformed_json", title="Malformed request body", detail=str(exc.detail), request=request)
@@ -116,6 +162,14 @@ def exception_handler(exc, ctx):
             request=request,
         )
     return None
+
+
+def api_400(request, exception=None):
+    """handler400 for /api/: what Django refused before a view ran (or a view let through)."""
+    if isinstance(exception, SuspiciousOperation):
+        return _suspicious(exception, request, log=False)  # django.security logged it already
+    return problem(status=400, code="bad_request", title="Bad request", detail="The request was refused as malformed.",
+                   request=request)
 
 
 def api_404(request, exception=None):

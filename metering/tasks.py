@@ -9,6 +9,7 @@ from accounts.selectors import owner_emails
 from auditing.services import record
 from metering.pipeline import drain
 from tenants.models import Workspace
+from tenants.selectors import workspace_url
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def quota_alert(*, workspace_id: int, meter: str, window: str, limit: int, used:
             subject=f"[{workspace.name}] {percent}% of your {period} used",
             message=(f"{workspace.name} has used {used} of {limit} ({percent}%) of its {period}.\n"
                      f"{'Requests over the limit are refused until it resets.' if percent >= 100 else ''}\n"
-                     "Upgrade your plan in the dashboard to raise the limit."),
+                     f"Upgrade your plan in the dashboard to raise the limit: {workspace_url(workspace, '/')}"),
             from_email=None,
             recipient_list=owners,
         )

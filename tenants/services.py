@@ -10,12 +10,11 @@ from core.errors import Conflict, InvalidInput
 from tenants.models import Domain, Workspace, validate_slug
 
 
-def workspace_create(*, name: str, slug: str, actor=None) -> Workspace:
-    """Create a workspace and its schema (cloned from the template, ~0.3 s).
+def workspace_validate(*, name: str, slug: str) -> tuple[str, str]:
+    """The (name, slug) a workspace created now would get, cleaned.
 
-    Raises InvalidInput for a bad name or slug, Conflict when the slug is taken.
-    Runs inside the caller's transaction when there is one (signup creates user,
-    workspace and membership in one).
+    Raises InvalidInput for a bad name or slug, Conflict when the slug is taken. Signup
+    asks before anything exists (the workspace is created once its email is confirmed).
     """
     name = (name or "").strip()
     slug = (slug or "").strip().lower()
@@ -29,7 +28,17 @@ def workspace_create(*, name: str, slug: str, actor=None) -> Workspace:
         raise InvalidInput(exc.messages[0], field="slug") from exc
     if Workspace.objects.filter(slug=slug).exists():
         raise Conflict(f"The address {slug!r} is taken. Choose another.", field="slug")
+    return name, slug
 
+
+def workspace_create(*, name: str, slug: str, actor=None) -> Workspace:
+    """Create a workspace and its schema (cloned from the template, ~0.3 s).
+
+    Raises InvalidInput for a bad name or slug, Conflict when the slug is taken.
+    Runs inside the caller's transaction when there is one (signup creates user,
+    workspace and membership in one).
+    """
+    name, slug = workspace_validate(name=name, slug=slug)
     with transaction.atomic(savepoint=False):
         workspace = Workspace(name=name, slug=slug, schema_name=Workspace.schema_name_for(slug))
         workspace.save(verbosity=0)

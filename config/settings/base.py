@@ -56,6 +56,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files (config/api_docs.py)
     "auditlog",
     "accounts",
     "apikeys",
@@ -123,10 +124,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 INVITATION_TTL_DAYS = 7
+SIGNUP_TTL_HOURS = 24  # how long a signup's emailed link works
 # Throttles (django-ratelimit syntax: count/period)
 LOGIN_RATE_PER_IP = env("TOLLGATE_LOGIN_RATE_PER_IP", default="20/5m")
 LOGIN_RATE_PER_EMAIL = env("TOLLGATE_LOGIN_RATE_PER_EMAIL", default="5/5m")
 PASSWORD_RESET_RATE = env("TOLLGATE_PASSWORD_RESET_RATE", default="5/h")
+# Each signup sends an email: per IP against bulk signups, per address against mail-bombing someone.
+SIGNUP_RATE_PER_IP = env("TOLLGATE_SIGNUP_RATE_PER_IP", default="10/h")
+SIGNUP_RATE_PER_EMAIL = env("TOLLGATE_SIGNUP_RATE_PER_EMAIL", default="3/h")
 RATELIMIT_VIEW = "accounts.views.throttled"
 RATELIMIT_USE_CACHE = "default"
 
@@ -172,7 +177,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # DRF's, nesting bounded
     "EXCEPTION_HANDLER": "core.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -182,6 +187,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Metered, multi-tenant API. Authenticate with `Authorization: Bearer <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our static files, not a CDN: our CSP allows only our own scripts,
+    # and an offline install reaches no CDN (config/api_docs.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl: Swagger UI would otherwise send the schema to validator.swagger.io for a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # API KEYS

@@ -2,12 +2,14 @@
 
 import html
 import re
+import time
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django_ratelimit.core import _get_window, _split_rate
 
-from accounts.models import Invitation, Membership, User
+from accounts.models import Invitation, Membership, SignupRequest, User
 from tenants.models import Workspace
 
 _FIELD = re.compile(r'<div class="field[^"]*">\s*<label for="id_(?P<name>\w+)">(?P<body>.*?)</div>', re.DOTALL)
@@ -55,6 +57,7 @@ def row_counts() -> dict[str, int]:
         "workspaces": Workspace.objects.count(),
         "memberships": Membership.objects.count(),
         "invitations": Invitation.objects.count(),
+        "signup_requests": SignupRequest.objects.count(),
         "schemas": len(workspace_schemas()),
     }
 
@@ -91,3 +94,21 @@ def handoff_url(response) -> str:
     match = _REFRESH.search(response.content.decode())
     assert match, "no meta refresh on the page"
     return html.unescape(match.group(1))
+
+
+def steady(candidates, rate: str) -> str:
+    """A key value whose rate-limit window has at least a minute left.
+
+    django-ratelimit's windows end at a per-value offset; picking one far from its end
+    keeps the counts of one test in one window, so the test can't flake on a rollover.
+    """
+    _, period = _split_rate(rate)
+    for value in candidates:
+        if _get_window(value, period) - int(time.time()) >= 60:
+            return value
+    raise AssertionError("no candidate with a minute left in its window")
+
+
+def rate_limit(rate: str) -> int:
+    """The count of a django-ratelimit rate ("5/5m" -> 5)."""
+    return _split_rate(rate)[0]

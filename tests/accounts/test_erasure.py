@@ -56,3 +56,21 @@ def test_user_erase_withdraws_pending_invitations_to_them(workspace, owner):
 def test_erase_user_command_reports_a_last_owner_clearly(workspace, owner):
     with pytest.raises(CommandError, match="last owner of Acme"):
         call_command("erase_user", "--email", owner.email, "--yes")
+
+
+def test_user_erase_removes_their_pending_signups(workspace, owner, admin_user):
+    # given a signup asked for with the admin's address (it waits for its emailed link)
+    from datetime import timedelta
+
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from accounts.models import SignupRequest
+
+    SignupRequest.objects.create(email="Admin@Acme.test", workspace_name="Side", slug="side-project",
+                                 password=make_password("x"), token_digest="0" * 64,
+                                 expires_at=timezone.now() + timedelta(hours=1))
+    # when they are erased
+    user_erase(user=admin_user, actor=owner)
+    # then it is gone, with the name and password hash it held
+    assert not SignupRequest.objects.exists()

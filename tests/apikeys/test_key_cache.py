@@ -33,6 +33,22 @@ def _wait_for(condition, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+def _listener_caught_up() -> None:
+    """This process's listener connected and past every message sent before now: an earlier
+    test's invalidation (a workspace's, which empties the key cache) arriving late would
+    otherwise clear what a test just cached. Pub/sub delivers in order, so once a sentinel
+    published now has been dispatched, everything before it has been too."""
+    invalidation.ensure_listener()
+    _wait_for(invalidation.listener_connected)
+    sentinel, seen = f"test-sentinel:{time.monotonic_ns()}", []
+    invalidation.register(seen.append)
+    try:
+        get_redis().publish(invalidation.channel(), sentinel)
+        _wait_for(lambda: sentinel in seen)
+    finally:
+        invalidation._handlers.remove(seen.append)
+
+
 def test_verify_computes_the_digest_for_unknown_ids_as_for_wrong_secrets(api_client, api_key):
     # given a key, the same id with another secret, an id that does not exist, and the key
     # presented in the other environment
@@ -70,8 +86,7 @@ def test_key_create_publishes_its_id_so_every_process_drops_a_cached_miss(worksp
 
 def test_cached_miss_is_dropped_when_the_new_keys_invalidation_arrives(api_client, workspace):
     # given this process's listener on the channel, and a key id tried before its key existed
-    invalidation.ensure_listener()
-    _wait_for(invalidation.listener_connected)
+    _listener_caught_up()
     key_id, secret, digest = keys.generate()
     text = keys.render("live", key_id, secret)
     assert api_client.get(INFO, **bearer(text)).status_code == HTTPStatus.UNAUTHORIZED
@@ -90,8 +105,7 @@ def test_cached_miss_is_dropped_when_the_new_keys_invalidation_arrives(api_clien
 
 def test_flood_of_unknown_ids_keeps_cached_keys_and_stays_bounded(api_client, api_key, monkeypatch):
     # given a cached key, and caches made small (the listener connected first: connecting clears them)
-    invalidation.ensure_listener()
-    _wait_for(invalidation.listener_connected)
+    _listener_caught_up()
     monkeypatch.setattr(cache.keys._cache, "_max_entries", 3)
     monkeypatch.setattr(cache.keys._cache, "_max_misses", 3)
     row, text = api_key

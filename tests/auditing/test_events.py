@@ -1,7 +1,10 @@
 """Every event that has a feature today is written when its action happens, through the
 real entry point (page, API, admin), with its actor, the caller's IP and the request id."""
 
+import re
+
 import pytest
+from django.core import mail
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
@@ -28,12 +31,16 @@ def operator():
 
 # Public site ------------------------------------------------------------------------------
 
-def test_signup_records_user_signup_and_workspace_created():
-    # given a visitor on the public site
+def test_signup_records_user_signup_and_workspace_created(django_capture_on_commit_callbacks):
+    # given a visitor on the public site who signed up and got the emailed link
     client = Client(HTTP_HOST="localhost")
-    # when they sign up
-    response = client.post("/signup/", {"email": "Neo@Example.test", "password": PASSWORD, "full_name": "Neo",
-                                        "workspace_name": "Zion", "slug": "zion"}, **headers("rid-signup-1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/signup/", {"email": "Neo@Example.test", "password": PASSWORD, "full_name": "Neo",
+                                 "workspace_name": "Zion", "slug": "zion"}, **headers("rid-signup-0"))
+    assert events(None) == []  # nothing exists until the link is followed
+    path = re.search(r"https?://[^/]+(/signup/confirm/\S+/)", mail.outbox[0].body).group(1)
+    # when they follow it
+    response = client.post(path, **headers("rid-signup-1"))
     # then the platform records the signup and the new workspace, both by the new user
     assert response.status_code < 400  # on to the workspace's host (a redirect or a page that moves on)
     signup = one(None, action="user_signup")
@@ -77,6 +84,26 @@ def test_login_with_a_wrong_password_records_login_failed(workspace, member):
     _from_request(failed, actor_type="system", actor_label="system", rid="rid-bad-login")
     assert (failed.severity, failed.outcome, failed.details["email"]) == ("warning", "failure", member.email)
     assert events(workspace, action="login") == []
+
+
+def test_login_of_a_non_member_with_the_right_password_tells_the_workspace_nothing_more(workspace, other_workspace):
+    # given someone from globex, who is not a member of acme
+    stranger = UserFactory(email="stranger@globex.test")
+    Membership.objects.create(user=stranger, workspace=other_workspace, role=Role.MEMBER)
+    # when they log in on acme's host, once with their right password and once with a wrong one
+    right = client_for(workspace).post("/login/", {"username": stranger.email, "password": PASSWORD},
+                                       **headers("rid-right"))
+    wrong = client_for(workspace).post("/login/", {"username": stranger.email, "password": "wrong"},
+                                       **headers("rid-wrong"))
+    # then both are refused alike, and acme's log holds two failures it cannot tell apart
+    assert right.status_code == wrong.status_code == 400
+    seen = [(e.action, e.severity, e.outcome, e.actor_type, e.actor_label, e.resource_type, e.details)
+            for e in events(workspace, action="login_failed")]
+    assert seen == [("login_failed", "warning", "failure", "system", "system", "", {"email": stranger.email})] * 2
+    # and only the platform's log says why the right password was refused, and where
+    reasoned = one(None, action="login_failed")
+    assert reasoned.details == {"email": stranger.email, "workspace": "acme", "reason": "not_a_member"}
+    assert reasoned.request_id == "rid-right"
 
 
 def test_logout_records_logout(workspace, member):

@@ -88,8 +88,8 @@ def test_export_of_an_empty_selection_is_just_the_header(workspace, owner):
     # given a workspace with no matching events
     # when exported as CSV with a filter that matches nothing
     response = client_for(workspace, owner).get("/audit/export", {"format": "csv", "action": "backup_failed"})
-    # then the body is the header line only
+    # then the body is the header line only (every field quoted, as in every line)
     body = b"".join(response.streaming_content).decode()
     assert body.splitlines() == [
-        "id,occurred_at,actor_type,actor_id,actor,action,severity,resource_type,resource_id,ip,user_agent,"
-        "request_id,outcome,details,prev_hash,hash"]
+        '"id","occurred_at","actor_type","actor_id","actor","action","severity","resource_type","resource_id",'
+        '"ip","user_agent","request_id","outcome","details","prev_hash","hash"']

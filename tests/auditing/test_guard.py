@@ -128,3 +128,47 @@ def test_guard_lets_a_deleted_actor_be_set_null_in_model_history(workspace, admi
     # then the entry survives, with no actor and what changed intact
     entry_after = LogEntry.objects.get(pk=entry.pk)
     assert entry_after.actor_id is None and entry_after.changes == entry.changes
+
+
+def _history_entry(schema: str, age_days: int = 0) -> int:
+    """A model history row in `schema`'s own auditlog_logentry, `age_days` old."""
+    with schema_context(schema), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM django_content_type ORDER BY id LIMIT 1")
+        content_type_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO auditlog_logentry (content_type_id, object_pk, object_id, object_repr, action, changes_text,"
+            " timestamp) VALUES (%s, '1', 1, 'branding', 1, '', now() - make_interval(days => %s)) RETURNING id",
+            [content_type_id, age_days],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_guard_refuses_delete_of_model_history_in_a_workspace_schema(workspace):
+    # given a history entry in the workspace's own schema (where workspace-only models' history goes)
+    from auditlog.models import LogEntry
+
+    entry_id = _history_entry(workspace.schema_name)
+    # when the application tries to delete it, by the ORM or in SQL
+    with schema_context(workspace.schema_name):
+        with pytest.raises(IntegrityError, match=f"append-only: DELETE on {workspace.schema_name}.auditlog_logentry"), \
+                transaction.atomic():
+            LogEntry.objects.filter(pk=entry_id).delete()
+        with pytest.raises(IntegrityError, match="append-only: DELETE"), transaction.atomic(), \
+                connection.cursor() as cursor:
+            cursor.execute("DELETE FROM auditlog_logentry")
+        # then it is still there
+        assert LogEntry.objects.filter(pk=entry_id).exists()
+
+
+def test_retention_still_purges_old_model_history_in_a_workspace_schema(workspace):
+    # given an old and a recent history entry in the workspace's schema
+    from auditlog.models import LogEntry
+
+    from auditing.services import audit_retention_apply
+
+    old, recent = _history_entry(workspace.schema_name, age_days=400), _history_entry(workspace.schema_name)
+    # when the retention job runs with a year's period
+    audit_retention_apply(days=365)
+    # then the old one is gone through the guard's door, and the recent one stays
+    with schema_context(workspace.schema_name):
+        assert list(LogEntry.objects.filter(pk__in=[old, recent]).values_list("pk", flat=True)) == [recent]

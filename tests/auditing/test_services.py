@@ -46,6 +46,22 @@ def test_record_takes_ip_user_agent_and_request_id_from_the_request_context(work
     assert (row.actor_type, row.actor_id, row.actor_label) == ("user", str(owner.pk), owner.email)
 
 
+def test_record_stores_nul_characters_replaced_and_keeps_the_chain_valid(workspace):
+    # given values from outside with NUL characters in them (PostgreSQL refuses NUL in text and JSON)
+    nul = "a\x00b"
+    # when an event is recorded with them in every free-text place
+    event = record(action="login_failed", workspace=workspace, resource=("user", nul), outcome="fail\x00",
+                   user_agent=nul, request_id=nul, actor=("user", nul),
+                   details={"email": nul, nul: [nul, {"k": nul}]})
+    # then it is stored, each NUL replaced by U+FFFD, and the chain still verifies
+    row = one(workspace, pk=event.pk)
+    fixed = "a\ufffdb"
+    assert (row.user_agent, row.request_id, row.resource_id, row.actor_label, row.outcome) == (
+        fixed, fixed, fixed, fixed, "fail\ufffd")
+    assert row.details == {"email": fixed, fixed: [fixed, {"k": fixed}]}
+    assert audit_chain_verify(workspace=workspace).ok
+
+
 def test_record_refuses_an_unknown_action_or_severity(workspace):
     # given nothing
     # when a caller names an action or severity that does not exist

@@ -29,6 +29,20 @@ def test_signup_invite_accept_and_change_role_in_chromium(public_data_restored, 
     owner.fill("#id_slug", "initech")
     owner.click("button:has-text('Create workspace')")
 
+    # then they are asked to confirm their email, and the link is in the outbox
+    expect(owner.locator("h1")).to_have_text("Check your email")
+    screenshot(owner, "00-check-your-email")
+    [signup_mail] = mail.outbox
+    confirm = re.search(r"http://\S+/signup/confirm/\S+/", signup_mail.body).group(0)
+    assert confirm.startswith(url("localhost", "/signup/confirm/"))
+    mail.outbox.clear()
+
+    # when they follow it and press its one button
+    owner.goto(confirm)
+    expect(owner.locator("h1")).to_have_text("Create Initech")
+    screenshot(owner, "00-confirm-signup")
+    owner.click("button:has-text('Create workspace')")
+
     # then they land, signed in, on their workspace's dashboard on its own subdomain
     expect(owner).to_have_url(url("initech.localhost", "/"))
     expect(owner.locator("h1")).to_have_text("Initech")

@@ -22,4 +22,5 @@ def test_beat_schedule_names_only_registered_tasks(registered):
 
 def test_registered_tasks_include_the_apps_tasks(registered):
     # the check above is only as good as the registry it reads
-    assert {"metering.tasks.drain_usage", "auditing.tasks.apply_retention", "tenants.tasks.backup_nightly"} <= registered
+    assert {"metering.tasks.drain_usage", "tenants.tasks.apply_audit_retention", "core.tasks.backup_nightly",
+            "accounts.tasks.notify_critical_event"} <= registered

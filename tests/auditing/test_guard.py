@@ -165,10 +165,11 @@ def test_retention_still_purges_old_model_history_in_a_workspace_schema(workspac
     from auditlog.models import LogEntry
 
     from auditing.services import audit_retention_apply
+    from tenants.selectors import audit_schemas
 
     old, recent = _history_entry(workspace.schema_name, age_days=400), _history_entry(workspace.schema_name)
     # when the retention job runs with a year's period
-    audit_retention_apply(days=365)
+    audit_retention_apply(schemas=audit_schemas(), days=365)
     # then the old one is gone through the guard's door, and the recent one stays
     with schema_context(workspace.schema_name):
         assert list(LogEntry.objects.filter(pk__in=[old, recent]).values_list("pk", flat=True)) == [recent]

@@ -143,7 +143,7 @@ def key_secret(request):
         response = redirect("keys")
     else:
         previous = selectors.apikey_get(workspace=request.tenant, key_id=held["previous"]) if held["previous"] else None
-        response = render(request, "dashboard/keys_secret.html",
+        response = render(request, "apikeys/keys_secret.html",
                           {"key": key, "secret": text, "heading": held["heading"], "previous": previous})
         # The only response that ever carries the secret: keep it out of every cache.
         response["Cache-Control"] = "no-store"
@@ -171,7 +171,7 @@ def key_list(request):
         "can_manage": can_manage,
         "rotatable": {k.key_id for k in keys if _beyond(k, grantable) is None},
     }
-    return render(request, "dashboard/keys.html", context)
+    return render(request, "apikeys/keys.html", context)
 
 
 @member_required("keys.manage")
@@ -185,7 +185,7 @@ def key_create(request):
             apply_domain_error(form, exc)
         else:
             return _hold_secret(request, key=row, text=text, heading="Your new API key")
-    return render(request, "dashboard/keys_new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "apikeys/keys_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @member_required("keys.manage")
@@ -207,7 +207,7 @@ def key_rotate(request, key_id):
     beyond = _beyond(key, _grantable(request))
     if beyond is not None:
         # The same refusal the service makes (apikeys.services.apikey_rotate), said before a form is offered.
-        return render(request, "dashboard/keys_rotate.html", {"key": key, "beyond": beyond}, status=403)
+        return render(request, "apikeys/keys_rotate.html", {"key": key, "beyond": beyond}, status=403)
     form = KeyRotateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         grace = timedelta(seconds=int(form.cleaned_data["grace_period"]))
@@ -217,4 +217,4 @@ def key_rotate(request, key_id):
             apply_domain_error(form, exc)
         else:
             return _hold_secret(request, key=new, text=text, heading="Your rotated API key", previous=key)
-    return render(request, "dashboard/keys_rotate.html", {"form": form, "key": key}, status=400 if form.errors else 200)
+    return render(request, "apikeys/keys_rotate.html", {"form": form, "key": key}, status=400 if form.errors else 200)

@@ -23,7 +23,7 @@ from core.errors import DomainError
 
 @member_required()
 def home(request):
-    return render(request, "dashboard/home.html")
+    return render(request, "accounts/home.html")
 
 
 def invitation(request, token):
@@ -82,7 +82,7 @@ def members(request):
         "roles": Role.choices,
         "can_manage": can(request.membership.role, "members.change_role"),
     }
-    return render(request, "dashboard/members.html", context, status=400 if form.errors else 200)
+    return render(request, "accounts/members.html", context, status=400 if form.errors else 200)
 
 
 def _member_or_404(request, membership_id) -> Membership:

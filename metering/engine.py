@@ -316,9 +316,10 @@ def _decide(result: list, plan: Plan, at: float) -> Decision:
         elif kind == "gcra":
             # admitted: the burst capacity left; refused: the capacity in use
             in_use = limit - value if admitted else value
+            left, reset = windows.burst_state(limit=limit, burst_ms=w.burst_ms, in_use=in_use, at=at)
             used.append(in_use)
-            remaining.append(limit - in_use if in_use < limit else 0)
-            resets.append(at + w.burst_ms / 1000 * in_use / limit)
+            remaining.append(left)
+            resets.append(reset)
         else:  # credits: what is left of the allowance, then the top-up balance
             used.append(value)
             remaining.append((limit - value if value < limit else 0) + (extra if extra > 0 else 0))

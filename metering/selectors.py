@@ -44,11 +44,9 @@ def limits_for(*, workspace, key=None, user_id: int | None = None) -> dict:
         raw = values.get(c.key)
         item = {"meter": c.meter, "window": c.window, "name": c.name, "limit": c.limit, "hard": c.hard}
         if c.kind == "gcra":
-            tat = float(raw) if raw is not None else at * 1000
-            in_use = max(0.0, tat - at * 1000)
-            used = min(c.limit, math.ceil(in_use / (c.burst_ms / c.limit))) if in_use else 0
-            item.update(used=used, remaining=c.limit - used, reset=math.ceil(at + in_use / 1000),
-                        window_seconds=c.burst_ms // 1000)
+            used = windows.burst_in_use(limit=c.limit, burst_ms=c.burst_ms, tat_ms=float(raw) if raw else None, at=at)
+            left, reset = windows.burst_state(limit=c.limit, burst_ms=c.burst_ms, in_use=used, at=at)
+            item.update(used=used, remaining=left, reset=math.ceil(reset), window_seconds=c.burst_ms // 1000)
         else:
             used = int(raw or 0)
             topup = int(values.get(c.extra_key) or 0) if c.extra_key else 0

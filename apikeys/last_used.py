@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 60.0
 
 _pending: dict[int, float] = {}
-_state = {"pid": None}
+_state: dict[str, int | None] = {"pid": None}
 _lock = threading.Lock()
 
 
@@ -55,7 +55,7 @@ def flush() -> int:
         batch = dict(_pending)
         _pending.clear()
     updated = 0
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' backend
     for pk, ts in batch.items():
         when = datetime.fromtimestamp(ts, tz=UTC)
         updated += ApiKey.objects.filter(

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -67,7 +67,7 @@ class KeyCreateForm(forms.Form):
 
     def __init__(self, *args, grantable=frozenset(ApiKey.SCOPES), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        scopes = self.fields["scopes"]
+        scopes: forms.MultipleChoiceField = self.fields["scopes"]  # type: ignore[assignment]
         scopes.choices = [(value, label) for value, label in SCOPE_CHOICES if value in grantable]
         scopes.initial = [value for value in ("read", "write") if value in grantable]
         offered = ", ".join(value for value, _ in scopes.choices) or "none"
@@ -140,7 +140,7 @@ def key_secret(request):
     if text is None:
         messages.info(request, "That key was already shown: its secret is shown only once. If you did not "
                                "store it, revoke the key and create a new one.")
-        response = redirect("keys")
+        response: HttpResponse = redirect("keys")
     else:
         previous = selectors.apikey_get(workspace=request.tenant, key_id=held["previous"]) if held["previous"] else None
         response = render(request, "apikeys/keys_secret.html",

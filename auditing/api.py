@@ -74,7 +74,7 @@ class AuditEventOutput(serializers.Serializer):
 
 
 class AuditLogPageOutput(serializers.Serializer):
-    data = AuditEventOutput(many=True)
+    data = AuditEventOutput(many=True)  # type: ignore[assignment]  # the API's field name; Serializer.data in the stubs
     next_cursor = serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next (older) page")
     next = serializers.URLField(required=False, help_text="The next page's URL, also in the Link header")
 

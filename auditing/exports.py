@@ -52,8 +52,8 @@ def csv_chunks(rows: Iterable[tuple]) -> Iterator[str]:
     writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
     yield writer.writerow(HEADER)
     buffer = []
-    for row in rows:
-        row = list(row)
+    for values in rows:
+        row = list(values)
         row[_AT] = row[_AT].isoformat()
         row[_DETAILS] = json.dumps(row[_DETAILS], sort_keys=True, cls=DjangoJSONEncoder)
         buffer.append(writer.writerow([safe_cell(v) for v in row]))

@@ -58,8 +58,9 @@ def _moment(value: str, *, end: bool) -> datetime:
     try:
         if day is not None:
             moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
-        elif timezone.is_naive(moment):
+        elif moment is not None and timezone.is_naive(moment):
             moment = timezone.make_aware(moment, UTC)
+        assert moment is not None  # day or moment, checked above
         return moment.astimezone(UTC)
     except OverflowError:
         raise forms.ValidationError(
@@ -102,7 +103,7 @@ class AuditFilterForm(forms.Form):
         return _moment(value, end=True) if value else None
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since >= until:
             self.add_error("until", forms.ValidationError("'until' must be after 'since'.", code="invalid_range"))

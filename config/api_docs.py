@@ -26,6 +26,8 @@ REDOC_POLICY = (
 
 
 class _OptionsAnswered:
+    allowed_methods: list[str]  # the view's (django.views.View)
+
     def options(self, request, *args, **kwargs):
         return HttpResponse(headers={"Allow": ", ".join(self.allowed_methods)})
 

@@ -6,6 +6,7 @@ Every problem carries `type`, `title`, `status`, `detail`, `instance`, plus our 
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -126,7 +127,7 @@ def exception_handler(exc, ctx):
     if isinstance(exc, drf.ValidationError):
         errors = _field_errors(exc.detail)
         first_path, first = next(iter(errors.items()), ("", ["Invalid input."]))
-        extra = {"errors": errors}
+        extra: dict[str, Any] = {"errors": errors}
         field = first_path.split(".")[0]
         if field and field != "non_field_errors":
             extra["field"] = field  # as the other invalid_input problems name theirs: the top-level field
@@ -150,7 +151,7 @@ def exception_handler(exc, ctx):
     if isinstance(exc, drf.Throttled):
         return problem(
             status=429, code="throttled", title="Too many requests", detail=str(exc.detail), request=request,
-            headers={"Retry-After": str(int(exc.wait or 1))},
+            headers={"Retry-After": str(int(getattr(exc, "wait", None) or 1))},
         )
     if isinstance(exc, drf.APIException):
         code = exc.default_code if isinstance(exc.default_code, str) else "error"

@@ -5,6 +5,7 @@ import socket
 import ssl
 import struct
 import threading
+from typing import TYPE_CHECKING
 
 import hiredis
 import redis
@@ -76,9 +77,9 @@ class _Wire:
         pool = client.connection_pool
         self.client = client
         self.conn = pool.connection_class(**pool.connection_kwargs)
-        self.sock = None  # connected lazily, and again after close()
-        self.reader = None
-        self.buf = None
+        self.sock: socket.socket | None = None  # connected lazily, and again after close()
+        self.reader: hiredis.Reader | None = None
+        self.buf: bytearray | None = None
 
     def _open(self) -> None:
         self.conn.connect()
@@ -112,7 +113,10 @@ class _Wire:
                 return exc  # an error reply: the connection is sound
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 raise _sent(exc, partial=False)
+        # Set together by _open (this path only runs once it made a hiredis reader).
         sock, reader, buf = self.sock, self.reader, self.buf
+        if TYPE_CHECKING:
+            assert sock is not None and reader is not None and buf is not None
         try:
             sock.sendall(command)
         except BlockingIOError as exc:  # SO_SNDTIMEO ran out: the command never left whole
@@ -127,7 +131,7 @@ class _Wire:
                 if not n:
                     raise redis.ConnectionError("Connection closed by server.")
                 received = True
-                reader.feed(buf, 0, n)
+                reader.feed(buf, 0, n)  # type: ignore[arg-type]  # hiredis takes any buffer
                 reply = reader.gets(False)
         except BlockingIOError as exc:  # SO_RCVTIMEO ran out
             raise _sent(redis.TimeoutError("Timeout talking to Redis"), partial=received) from exc
@@ -141,8 +145,8 @@ class _Wire:
 def _sent(exc: redis.RedisError, *, partial: bool) -> redis.RedisError:
     """Mark a failure that came after the whole command had been sent: Redis may have run
     it. `partial`: part of its reply had come, so Redis certainly got it."""
-    exc.tollgate_sent = True
-    exc.tollgate_partial = partial
+    exc.tollgate_sent = True  # type: ignore[attr-defined]  # our mark on redis-py's exception
+    exc.tollgate_partial = partial  # type: ignore[attr-defined]
     return exc
 
 
@@ -187,7 +191,7 @@ def send_packed(command: bytes):
             wire.close()
             raise _sent(redis.RedisError(f"Unexpected failure talking to Redis: {exc!r}"), partial=True) from exc
         if isinstance(reply, Exception):
-            if sent_before:
+            if sent_before and isinstance(reply, redis.RedisError):
                 _sent(reply, partial=False)
             raise reply
         return reply

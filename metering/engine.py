@@ -170,9 +170,9 @@ def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
     else:
         burst = None
     if burst:
-        limit, window, source = burst
+        limit, seconds, source = burst
         out.append(Window("burst", "requests", "burst", "gcra", limit, True, redis_keys.burst(ws, subject), 0, 0,
-                          burst_ms=window * 1000, policy_window=window, source=source))
+                          burst_ms=seconds * 1000, policy_window=seconds, source=source))
     for meter in meters:
         spec = policy.get("meters", {}).get(meter, {})
         for window in windows.WINDOWS_ORDER:
@@ -305,7 +305,9 @@ def _decide(result: list, plan: Plan, at: float) -> Decision:
     """The script's reply, {admitted, refused, retry_ms, flags, then per window: value, extra},
     as a Decision."""
     admitted = result[_ADMITTED]
-    remaining, resets, used = [], [], []
+    remaining: list[int] = []
+    resets: list[float] = []
+    used: list[int] = []
     topups = result[_EXTRAS::_STEP]
     for w, value, extra in zip(plan.windows, result[_VALUES::_STEP], topups, strict=True):
         kind, limit = w.kind, w.limit

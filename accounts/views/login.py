@@ -5,6 +5,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -23,7 +24,10 @@ def throttled(request, exception=None):
 
 class _AuditedLogin:
     """What the dashboard's and the operator console's logins share: the throttle per IP and
-    per email, a 400 for a refused form, and one audit event for every attempt."""
+    per email, a 400 for a refused form, and one audit event for every attempt. Mixed into
+    Django's LoginView (which has request, post and form_invalid)."""
+
+    request: HttpRequest
 
     def _workspace(self):
         tenant = getattr(self.request, "tenant", None)
@@ -39,7 +43,7 @@ class _AuditedLogin:
             record(action="login_failed", severity="warning", outcome="throttled", workspace=self._workspace(),
                    details=self._failure_details())
             return self.throttled(retry_after)
-        return super().post(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]  # LoginView's
 
     def throttled(self, retry_after: int):
         return throttle.throttled_response(self.request, retry_after)
@@ -47,7 +51,7 @@ class _AuditedLogin:
     def form_invalid(self, form):
         record(action="login_failed", severity="warning", outcome="failure", workspace=self._workspace(),
                details=self._failure_details(form))
-        response = super().form_invalid(form)
+        response = super().form_invalid(form)  # type: ignore[misc]  # LoginView's
         response.status_code = 400
         return response
 
@@ -161,7 +165,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "emails/password_reset_subject.txt"
 
     @property
-    def extra_email_context(self):
+    def extra_email_context(self):  # type: ignore[override]  # computed per request: Django's is a plain attribute
         # The link goes to the configured public site, never to the request's Host (Django's
         # `protocol` and `domain`): a reset asked for on another workspace's host, a custom
         # domain or any name that reaches the server must not mail a link valid there.

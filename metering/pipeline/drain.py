@@ -58,7 +58,7 @@ def drain_workspace(*, workspace_id: int, schema_name: str) -> tuple[int, float]
     stream = redis_keys.usage_stream(workspace_id)
     stored, lag = 0, 0.0
     while True:
-        entries = client.xrange(stream, count=DRAIN_BATCH)
+        entries: list = client.xrange(stream, count=DRAIN_BATCH)  # type: ignore[assignment]  # [(id, fields)]
         if not entries:
             break
         rows = [row for entry_id, fields in entries for row in _rows(entry_id, fields)]

@@ -28,7 +28,7 @@ def identity(entry_id: bytes | str, fields: dict) -> str:
 
 
 def replayed(request_id: str, key_id: str, costs: dict[str, int], ts_ms: int, endpoint: str, *,
-             event_id: str) -> dict[str, bytes]:
+             event_id: str) -> dict:
     """The stream fields of a spooled event put back into the stream, with its spool-made id."""
     return {FIELD: pack(request_id, key_id, costs, ts_ms, endpoint), ID_FIELD: event_id.encode()}
 

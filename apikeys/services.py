@@ -187,7 +187,7 @@ def apikey_revoke(*, key: ApiKey, actor=None, when: datetime | None = None) -> A
     """Revoke now (or at `when`). Every process stops accepting it within a second."""
     if key.revoked_at is not None and key.revoked_at <= timezone.now():
         return key
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         key.revoked_at = when or timezone.now()
         key.save(update_fields=["revoked_at"])
         record(action="key_revoked", actor=actor, resource=key, workspace=key.workspace, severity="warning",
@@ -218,7 +218,7 @@ def apikey_rotate(*, key: ApiKey, grace: timedelta = DEFAULT_GRACE, actor=None) 
             # The plan was lowered since the key was made: at request time it already gets the
             # plan's burst (metering.engine), so the new key gets exactly that, not an error.
             burst_limit = None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         new, text = apikey_create(
             workspace=key.workspace, name=key.name, scopes=key.scopes, environment=key.environment,
             expires_at=key.expires_at, burst_limit=burst_limit, burst_window=key.burst_window,

@@ -32,7 +32,6 @@ NAME_PREFIX = "tollgate-"
 SUFFIX = ".dump"
 _STAMP = "%Y%m%dT%H%M%SZ"
 _NAME_RE = re.compile(rf"^{NAME_PREFIX}(\d{{8}}T\d{{6}}Z){re.escape(SUFFIX)}$")
-_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 
 
 

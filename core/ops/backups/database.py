@@ -20,11 +20,7 @@ from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
-NAME_PREFIX = "tollgate-"
-SUFFIX = ".dump"
-_STAMP = "%Y%m%dT%H%M%SZ"
-_NAME_RE = re.compile(rf"^{NAME_PREFIX}(\d{{8}}T\d{{6}}Z){re.escape(SUFFIX)}$")
-_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 
 
 class BackupError(Exception):
@@ -130,7 +126,7 @@ def list_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
     rows = conn.execute(
         "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind = 'r' AND n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg\\_%%' ORDER BY 1, 2",
-        [list(_SYSTEM_SCHEMAS)],
+        [list(SYSTEM_SCHEMAS)],
     ).fetchall()
     return [(schema, table) for schema, table in rows]
 

@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from core.ops.backups.database import (
+    SYSTEM_SCHEMAS,
     BackupError,
     Target,
     compare_counts,
@@ -27,11 +28,6 @@ from core.ops.backups.database import (
 
 logger = logging.getLogger(__name__)
 
-NAME_PREFIX = "tollgate-"
-SUFFIX = ".dump"
-_STAMP = "%Y%m%dT%H%M%SZ"
-_NAME_RE = re.compile(rf"^{NAME_PREFIX}(\d{{8}}T\d{{6}}Z){re.escape(SUFFIX)}$")
-_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 
 
 
@@ -93,7 +89,7 @@ def restore(*, archive: Path, target: Target, clean: bool = False, jobs: int = 1
         if clean:
             present = {row[0] for row in conn.execute(
                 "SELECT nspname FROM pg_namespace WHERE nspname <> ALL(%s) AND nspname NOT LIKE 'pg\\_%%'",
-                [list(_SYSTEM_SCHEMAS)])}
+                [list(SYSTEM_SCHEMAS)])}
             for schema in sorted(present - schemas):
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
                 dropped.append(schema)

@@ -37,12 +37,15 @@ def _clean_password(password: str, user: User | None = None) -> None:
         raise InvalidInput(" ".join(exc.messages), field="password") from exc
 
 
-def user_create(*, email: str, password: str, full_name: str = "") -> User:
+def user_create(*, email: str, password: str | None, full_name: str = "") -> User:
+    """A new account. `password` None: none yet (an operator made it; they choose one through the
+    password-reset link). Raises InvalidInput for a bad email or password, Conflict for a taken one."""
     email = _clean_email(email)
     if user_by_email(email=email):
         raise Conflict("An account with this email already exists. Log in instead.", field="email")
     candidate = User(email=email, full_name=full_name.strip()[:150])
-    _clean_password(password, candidate)
+    if password is not None:
+        _clean_password(password, candidate)
     with transaction.atomic(savepoint=False):
         return User.objects.create_user(email=email, password=password, full_name=candidate.full_name)
 

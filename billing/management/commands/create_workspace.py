@@ -8,7 +8,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.permissions import Role
 from accounts.selectors import user_by_email
-from accounts.services import membership_create
+from accounts.services import membership_create, user_create
 from core.errors import DomainError
 from tenants.selectors import workspace_url
 from tenants.services import workspace_create
@@ -24,15 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--plan", default=None, help="plan slug (default: the free plan)")
 
     def handle(self, *args, slug, name, owner, plan, **options):
-        from accounts.models import User
-
         try:
             with transaction.atomic():
                 user = user_by_email(email=owner)
                 if user is None:
-                    from accounts.services import _clean_email
-
-                    user = User.objects.create_user(email=_clean_email(owner), password=None)
+                    user = user_create(email=owner, password=None)
                 workspace = workspace_create(name=name, slug=slug, actor=("operator", user))
                 membership_create(user=user, workspace=workspace, role=Role.OWNER)
                 if plan:

@@ -7,24 +7,25 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, SignupRequest, User
 from accounts.permissions import Role
+from tenants.models import Workspace
 
 
-def membership_for(*, user, workspace) -> Membership | None:
+def membership_for(*, user: User | None, workspace: Workspace) -> Membership | None:
     if user is None or not getattr(user, "is_authenticated", False) or workspace is None or workspace.pk is None:
         return None
     return Membership.objects.filter(user=user, workspace=workspace).select_related("user").first()
 
 
-def membership_list(*, workspace) -> QuerySet[Membership]:
+def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
     return Membership.objects.filter(workspace=workspace).select_related("user").order_by("created_at")
 
 
-def membership_get(*, workspace, membership_id) -> Membership | None:
+def membership_get(*, workspace: Workspace, membership_id: int) -> Membership | None:
     """Another workspace's membership is simply not found."""
     return Membership.objects.filter(workspace=workspace, pk=membership_id).select_related("user").first()
 
 
-def lock_owners(*, workspace) -> list[Membership]:
+def lock_owners(*, workspace: Workspace) -> list[Membership]:
     """Row-lock the workspace's active owners, ordered by pk so concurrent demotions can't deadlock."""
     return list(
         Membership.objects.select_for_update()
@@ -33,7 +34,7 @@ def lock_owners(*, workspace) -> list[Membership]:
     )
 
 
-def workspaces_of(*, user) -> QuerySet[Membership]:
+def workspaces_of(*, user: User) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user, status=Membership.Status.ACTIVE, workspace__status="active")
         .select_related("workspace")
@@ -41,7 +42,7 @@ def workspaces_of(*, user) -> QuerySet[Membership]:
     )
 
 
-def owners_of(*, workspace) -> list[User]:
+def owners_of(*, workspace: Workspace) -> list[User]:
     return [
         m.user
         for m in Membership.objects.filter(workspace=workspace, role=Role.OWNER, status=Membership.Status.ACTIVE)
@@ -49,7 +50,7 @@ def owners_of(*, workspace) -> list[User]:
     ]
 
 
-def owner_emails(*, workspace) -> list[str]:
+def owner_emails(*, workspace: Workspace) -> list[str]:
     """Where a workspace's alerts go: its active owners' addresses."""
     return [user.email for user in owners_of(workspace=workspace)]
 
@@ -70,16 +71,16 @@ def signup_request_by_token(*, token: str) -> SignupRequest | None:
     return SignupRequest.objects.filter(token_digest=token_digest(token)).first()
 
 
-def invitation_list_pending(*, workspace) -> list[Invitation]:
+def invitation_list_pending(*, workspace: Workspace) -> list[Invitation]:
     return [i for i in Invitation.objects.filter(workspace=workspace, accepted_at=None, revoked_at=None) if i.is_pending]
 
 
-def invitation_pending_for(*, workspace, email: str) -> bool:
+def invitation_pending_for(*, workspace: Workspace, email: str) -> bool:
     """Whether `email` has an invitation to `workspace` that can still be accepted."""
     return Invitation.objects.filter(
         workspace=workspace, email__iexact=email, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
     ).exists()
 
 
-def invitation_get(*, workspace, invitation_id) -> Invitation | None:
+def invitation_get(*, workspace: Workspace, invitation_id: int) -> Invitation | None:
     return Invitation.objects.filter(workspace=workspace, pk=invitation_id).first()

@@ -18,6 +18,8 @@ from apikeys.scopes import granted
 from auditing.services import record
 from core import invalidation
 from core.errors import InvalidInput
+from core.types import Actor
+from tenants.models import Workspace
 
 MAX_NAME = 100
 DEFAULT_GRACE = timedelta(hours=24)
@@ -46,7 +48,7 @@ def burst_allowance(limit: int, window: int, *, key_window: int) -> int:
     return min(limit, limit * key_window // window)
 
 
-def _check_burst(*, workspace, burst_limit: int | None, burst_window: int) -> None:
+def _check_burst(*, workspace: Workspace, burst_limit: int | None, burst_window: int) -> None:
     if burst_limit is None:
         return
     if _plan_burst is None:
@@ -71,7 +73,7 @@ def _check_burst(*, workspace, burst_limit: int | None, burst_window: int) -> No
                            field="burst_limit")
 
 
-def _grantable(actor, workspace) -> frozenset[str]:
+def _grantable(actor: Actor, workspace: Workspace) -> frozenset[str]:
     """The scopes `actor` may put on a key of `workspace`: for a person, what their role may
     grant there (accounts.permissions.GRANTABLE_SCOPES; no active membership grants nothing);
     for a key acting through the API, at most its own scopes. No actor, or an operator's
@@ -86,7 +88,7 @@ def _grantable(actor, workspace) -> frozenset[str]:
     return frozenset()
 
 
-def _check_grant(*, scopes, actor, workspace, rotating: bool = False) -> None:
+def _check_grant(*, scopes: list[str], actor: Actor, workspace: Workspace, rotating: bool = False) -> None:
     allowed = _grantable(actor, workspace)
     for scope in scopes:
         if scope in allowed:
@@ -101,12 +103,12 @@ def _check_grant(*, scopes, actor, workspace, rotating: bool = False) -> None:
         raise ScopeNotGrantable(detail, scope=scope, field="scopes")
 
 
-def scopes_grantable_by(*, actor, workspace) -> frozenset[str]:
+def scopes_grantable_by(*, actor: Actor, workspace: Workspace) -> frozenset[str]:
     """What the dashboard offers `actor` in the scopes field (the service checks the same)."""
     return _grantable(actor, workspace)
 
 
-def _clean_scopes(scopes) -> list[str]:
+def _clean_scopes(scopes: list[str] | tuple[str, ...] | str | None) -> list[str]:
     if isinstance(scopes, str):
         scopes = [s.strip() for s in scopes.split(",") if s.strip()]
     scopes = list(dict.fromkeys(scopes or []))
@@ -118,7 +120,7 @@ def _clean_scopes(scopes) -> list[str]:
     return scopes
 
 
-def _clean_networks(allowed_ips) -> list[str]:
+def _clean_networks(allowed_ips: list[str] | tuple[str, ...] | str | None) -> list[str]:
     if isinstance(allowed_ips, str):
         allowed_ips = [c.strip() for c in allowed_ips.replace("\n", ",").split(",") if c.strip()]
     cleaned = []
@@ -131,21 +133,21 @@ def _clean_networks(allowed_ips) -> list[str]:
     return cleaned
 
 
-def _actor_user(actor):
+def _actor_user(actor: Actor) -> Actor:
     return actor if getattr(actor, "_meta", None) and actor._meta.model_name == "user" else None
 
 
 def apikey_create(
     *,
-    workspace,
+    workspace: Workspace,
     name: str,
-    scopes=("read", "write"),
+    scopes: list[str] | tuple[str, ...] | str = ("read", "write"),
     environment: str = "live",
     expires_at: datetime | None = None,
     burst_limit: int | None = None,
     burst_window: int = 1,
-    allowed_ips=(),
-    actor=None,
+    allowed_ips: list[str] | tuple[str, ...] | str = (),
+    actor: Actor = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns (row, full key text). The text is never retrievable again.
 
@@ -183,7 +185,7 @@ def apikey_create(
     return row, keys.render(environment, key_id, secret)
 
 
-def apikey_revoke(*, key: ApiKey, actor=None, when: datetime | None = None) -> ApiKey:
+def apikey_revoke(*, key: ApiKey, actor: Actor = None, when: datetime | None = None) -> ApiKey:
     """Revoke now (or at `when`). Every process stops accepting it within a second."""
     if key.revoked_at is not None and key.revoked_at <= timezone.now():
         return key
@@ -196,7 +198,7 @@ def apikey_revoke(*, key: ApiKey, actor=None, when: datetime | None = None) -> A
     return key
 
 
-def apikey_rotate(*, key: ApiKey, grace: timedelta = DEFAULT_GRACE, actor=None) -> tuple[ApiKey, str]:
+def apikey_rotate(*, key: ApiKey, grace: timedelta = DEFAULT_GRACE, actor: Actor = None) -> tuple[ApiKey, str]:
     """A new key with the same settings; the old one keeps working for `grace`, then stops.
 
     Raises InvalidInput for a revoked or expired key or a grace outside 0..30 days, and

@@ -7,7 +7,7 @@ workspace they were given, and never hand out a lazy queryset.
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet, TextField
@@ -17,6 +17,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from auditing import chain
 from auditing.filters import AuditFilters
 from auditing.models import AuditEvent
+from core.types import WorkspaceLike
 
 EXPORT_FIELDS = (
     "id", "occurred_at", "actor_type", "actor_id", "actor_label", "action", "severity", "resource_type",
@@ -24,7 +25,7 @@ EXPORT_FIELDS = (
 )
 
 
-def _schema(workspace) -> str:
+def _schema(workspace: WorkspaceLike) -> str:
     if workspace is None or workspace.is_public:
         raise ValueError("audit selectors need a workspace; platform events are read in Django admin")
     return workspace.schema_name
@@ -81,7 +82,7 @@ class AuditPage:
     next_cursor: str | None
 
 
-def audit_event_page(*, workspace, filters: AuditFilters, limit: int, cursor: str | None = None) -> AuditPage:
+def audit_event_page(*, workspace: WorkspaceLike, filters: AuditFilters, limit: int, cursor: str | None = None) -> AuditPage:
     """One page of the workspace's events, newest first. Raises ValueError for a bad cursor."""
     with schema_context(_schema(workspace)):
         qs = _filtered(filters)
@@ -93,7 +94,7 @@ def audit_event_page(*, workspace, filters: AuditFilters, limit: int, cursor: st
     return AuditPage(events=rows, next_cursor=encode_cursor(rows[-1].pk) if more and rows else None)
 
 
-def audit_event_rows(*, workspace, filters: AuditFilters, upto_id: int | None = None,
+def audit_event_rows(*, workspace: WorkspaceLike, filters: AuditFilters, upto_id: int | None = None,
                      chunk_size: int = 2000) -> Iterator[tuple]:
     """Every matching event of the workspace as a tuple of EXPORT_FIELDS, oldest first.
 
@@ -109,14 +110,14 @@ def audit_event_rows(*, workspace, filters: AuditFilters, upto_id: int | None = 
         yield from qs.order_by("id").values_list(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
 
 
-def audit_chain_verify(*, workspace=None) -> chain.ChainReport:
+def audit_chain_verify(*, workspace: WorkspaceLike | None = None) -> chain.ChainReport:
     """Verify the chain of `workspace`'s schema (None: the public schema)."""
     schema = get_public_schema_name() if workspace is None else workspace.schema_name
     with schema_context(schema):
         return chain.verify_current_schema()
 
 
-def audit_subject_events(*, user_id: int, email: str, workspaces) -> list[dict]:
+def audit_subject_events(*, user_id: int, email: str, workspaces: Iterable[WorkspaceLike]) -> list[dict]:
     """Every audit event that names the user, in the public schema and each of `workspaces`
     (every workspace: the caller passes them), for their data export."""
     out = []

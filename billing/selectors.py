@@ -1,4 +1,5 @@
 from billing.models import Plan, Subscription
+from tenants.models import Workspace
 
 
 def plan_default() -> Plan | None:
@@ -14,5 +15,5 @@ def plan_next(*, plan: Plan) -> Plan | None:
     return Plan.objects.filter(is_active=True, sort_order__gt=plan.sort_order).order_by("sort_order").first()
 
 
-def subscription_for(*, workspace) -> Subscription | None:
+def subscription_for(*, workspace: Workspace) -> Subscription | None:
     return Subscription.objects.filter(workspace=workspace).select_related("plan").first()

@@ -10,8 +10,10 @@ from billing import selectors
 from billing.catalogue import DEFAULT_PLANS
 from billing.models import Plan, Subscription
 from core.errors import InvalidInput
+from core.types import Actor
 from metering import services as metering
 from metering.policy import PolicyError, validate
+from tenants.models import Workspace
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -38,7 +40,7 @@ def plan_validate_limits(limits: dict) -> None:
         raise InvalidInput(f"Invalid limits: {exc}", field="limits")
 
 
-def subscription_set_plan(*, workspace, plan_slug: str, actor=None) -> Subscription:
+def subscription_set_plan(*, workspace: Workspace, plan_slug: str, actor: Actor = None) -> Subscription:
     """Move the workspace to `plan_slug`; the new limits apply on its next request.
 
     Raises InvalidInput for an unknown plan.
@@ -63,7 +65,7 @@ def subscription_set_plan(*, workspace, plan_slug: str, actor=None) -> Subscript
     return sub
 
 
-def subscription_set_overrides(*, workspace, overrides: dict, actor=None) -> Subscription:
+def subscription_set_overrides(*, workspace: Workspace, overrides: dict, actor: Actor = None) -> Subscription:
     """Operator overrides of the plan's limits for one workspace (same shape as Plan.limits)."""
     sub = selectors.subscription_for(workspace=workspace)
     if sub is None:
@@ -83,7 +85,7 @@ def subscription_set_overrides(*, workspace, overrides: dict, actor=None) -> Sub
     return sub
 
 
-def plan_sync(*, plan: Plan, actor=None) -> int:
+def plan_sync(*, plan: Plan, actor: Actor = None) -> int:
     """Re-send the policy of every workspace on `plan` (after an edit). Returns how many."""
     count = 0
     with transaction.atomic():

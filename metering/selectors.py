@@ -5,15 +5,17 @@ import math
 
 import redis
 
+from apikeys.cache import CachedKey
 from core.redis import get_redis
 from metering import engine, windows
 from metering.errors import MeteringUnavailable
 from metering.policy import policy_for
+from tenants.models import Workspace
 
 logger = logging.getLogger(__name__)
 
 
-def limits_for(*, workspace, key=None, user_id: int | None = None) -> dict:
+def limits_for(*, workspace: Workspace, key: CachedKey | None = None, user_id: int | None = None) -> dict:
     """The plan, and for each meter and window: limit, used, remaining, reset. One Redis call (MGET).
     `user_id`: the member behind a dashboard session (no key), whose burst window is theirs.
 

@@ -11,15 +11,17 @@ from auditing.services import record
 from core import invalidation
 from core.errors import InvalidInput
 from core.redis import get_redis
+from core.types import Actor
 from metering import redis_keys
 from metering.models import CreditTopUp, Policy
 from metering.policy import PolicyError, validate
+from tenants.models import Workspace
 
 logger = logging.getLogger(__name__)
 
 
 
-def policy_set(*, workspace, policy: dict, actor=None) -> dict:
+def policy_set(*, workspace: Workspace, policy: dict, actor: Actor = None) -> dict:
     """Store the workspace's policy; every process applies it on its next request after the
     commit. Audited (limits_changed, in the workspace's trail) when it changes anything.
 
@@ -43,7 +45,7 @@ def policy_set(*, workspace, policy: dict, actor=None) -> dict:
     return clean
 
 
-def default_policy_set(*, policy: dict, actor=None) -> dict:
+def default_policy_set(*, policy: dict, actor: Actor = None) -> dict:
     """The policy of every workspace that has none of its own (the default plan's). Audited as a
     platform event when it changes anything."""
     try:
@@ -63,7 +65,7 @@ def default_policy_set(*, policy: dict, actor=None) -> dict:
     return clean
 
 
-def credits_top_up(*, workspace, meter: str, units: int, note: str = "", actor=None) -> int:
+def credits_top_up(*, workspace: Workspace, meter: str, units: int, note: str = "", actor: Actor = None) -> int:
     """Add bought credits; they are used after the monthly allowance and do not expire.
 
     Returns the new top-up balance. The ledger row is the durable record; the balance the hot

@@ -17,7 +17,7 @@ def public_tenant() -> Workspace:
 _PUBLIC = public_tenant()
 
 
-def _host_topics(topic: str):
+def _host_topics(topic: str) -> object:
     return ALL if topic == "host" or topic.startswith("workspace:") else None
 
 

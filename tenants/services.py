@@ -7,6 +7,7 @@ from django.utils import timezone
 from auditing.services import record
 from core import invalidation
 from core.errors import Conflict, InvalidInput
+from core.types import Actor
 from tenants.models import Domain, Workspace, validate_slug
 
 
@@ -31,7 +32,7 @@ def workspace_validate(*, name: str, slug: str) -> tuple[str, str]:
     return name, slug
 
 
-def workspace_create(*, name: str, slug: str, actor=None) -> Workspace:
+def workspace_create(*, name: str, slug: str, actor: Actor = None) -> Workspace:
     """Create a workspace and its schema (cloned from the template, ~0.3 s).
 
     Raises InvalidInput for a bad name or slug, Conflict when the slug is taken.
@@ -48,7 +49,7 @@ def workspace_create(*, name: str, slug: str, actor=None) -> Workspace:
     return workspace
 
 
-def workspace_set_status(*, workspace: Workspace, status: str, actor=None) -> Workspace:
+def workspace_set_status(*, workspace: Workspace, status: str, actor: Actor = None) -> Workspace:
     if status not in Workspace.Status.values:
         raise InvalidInput(f"Unknown status {status!r}.")
     if workspace.status == status:
@@ -63,7 +64,7 @@ def workspace_set_status(*, workspace: Workspace, status: str, actor=None) -> Wo
     return workspace
 
 
-def domain_add(*, workspace: Workspace, domain: str, actor=None) -> Domain:
+def domain_add(*, workspace: Workspace, domain: str, actor: Actor = None) -> Domain:
     domain = (domain or "").strip().lower().rstrip(".")
     if not domain or "." not in domain or len(domain) > 253:
         raise InvalidInput("Enter a domain name such as api.example.com.", field="domain")
@@ -75,7 +76,7 @@ def domain_add(*, workspace: Workspace, domain: str, actor=None) -> Domain:
     return row
 
 
-def domain_verify(*, domain: Domain, actor=None) -> Domain:
+def domain_verify(*, domain: Domain, actor: Actor = None) -> Domain:
     with transaction.atomic():
         domain.verified_at = timezone.now()
         domain.save(update_fields=["verified_at"])

@@ -22,10 +22,11 @@ from accounts.services.members import _require, membership_create
 from accounts.services.users import _clean_email, user_create
 from auditing.services import record
 from core.errors import Conflict, InvalidInput
+from tenants.models import Workspace
 from tenants.selectors import workspace_url
 
 
-def invitation_create(*, workspace, email: str, role: str, actor: Membership) -> tuple[Invitation, str]:
+def invitation_create(*, workspace: Workspace, email: str, role: str, actor: Membership) -> tuple[Invitation, str]:
     """Invite `email` as `role`; returns the invitation and its one-time token (emailed)."""
     _require(actor, "members.invite")
     email = _clean_email(email)
@@ -76,7 +77,7 @@ def invitation_revoke(*, invitation: Invitation, actor: Membership) -> None:
                details={"email": invitation.email})
 
 
-def invitation_check(*, token: str, workspace) -> Invitation:
+def invitation_check(*, token: str, workspace: Workspace) -> Invitation:
     """The invitation behind `token` if it can be accepted in `workspace`.
 
     Raises InvitationInvalid with a reason a person can act on.
@@ -97,7 +98,8 @@ def invitation_check(*, token: str, workspace) -> Invitation:
     return invitation
 
 
-def invitation_accept(*, token: str, workspace, user: User | None = None, password: str = "", full_name: str = ""):
+def invitation_accept(*, token: str, workspace: Workspace, user: User | None = None, password: str = "",
+                      full_name: str = "") -> tuple[User, Membership]:
     """Accept as the signed-in `user`, or create the invited account with `password`.
 
     Returns (user, membership). Raises InvitationInvalid, InvalidInput, Conflict, NotAllowed.

@@ -12,9 +12,11 @@ from accounts.selectors import (
 )
 from auditing.services import record
 from core.errors import Conflict, InvalidInput
+from core.types import Actor
+from tenants.models import Workspace
 
 
-def membership_create(*, user: User, workspace, role: str = Role.MEMBER, actor=None) -> Membership:
+def membership_create(*, user: User, workspace: Workspace, role: str = Role.MEMBER, actor: Actor = None) -> Membership:
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}.", field="role")
     if Membership.objects.filter(user=user, workspace=workspace).exists():

@@ -22,11 +22,12 @@ from accounts.selectors import (
 from accounts.services.users import _clean_email, _clean_password, user_create
 from auditing.services import record
 from core.errors import Conflict
+from tenants.models import Workspace
 from tenants.selectors import workspace_url
 from tenants.services import workspace_create, workspace_validate
 
 
-def signup(*, email: str, password: str, full_name: str, workspace_name: str, slug: str):
+def signup(*, email: str, password: str, full_name: str, workspace_name: str, slug: str) -> tuple[User, Workspace]:
     """User + workspace + owner membership at once, all or nothing, for callers that vouch for
     the address themselves (bench/signup). The signup page goes through signup_request and
     signup_confirm instead, so that it never tells whether an address has an account.
@@ -39,7 +40,7 @@ def signup(*, email: str, password: str, full_name: str, workspace_name: str, sl
     return user, workspace
 
 
-def _owned_workspace_create(*, user: User, name: str, slug: str):
+def _owned_workspace_create(*, user: User, name: str, slug: str) -> Workspace:
     workspace = workspace_create(name=name, slug=slug, actor=user)
     Membership.objects.create(user=user, workspace=workspace, role=Role.OWNER)
     record(action="user_signup", actor=user, resource=user, details={"workspace": workspace.slug})
@@ -118,7 +119,7 @@ def signup_check(*, token: str) -> SignupRequest:
     return pending
 
 
-def signup_confirm(*, token: str):
+def signup_confirm(*, token: str) -> tuple[User, Workspace]:
     """Finish a signup from its emailed link: user + workspace + owner membership, all or nothing.
 
     Returns (user, workspace). Raises SignupInvalid (unknown, used or expired link), Conflict

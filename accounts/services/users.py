@@ -17,6 +17,8 @@ from accounts.selectors import (
 )
 from accounts.services.members import _ensure_another_owner
 from core.errors import Conflict, InvalidInput
+from core.types import Actor
+from tenants.models import Workspace
 
 HANDOFF_MAX_AGE = 60
 
@@ -50,12 +52,12 @@ def user_create(*, email: str, password: str | None, full_name: str = "") -> Use
         return User.objects.create_user(email=email, password=password, full_name=candidate.full_name)
 
 
-def handoff_issue(*, user: User, workspace) -> str:
+def handoff_issue(*, user: User, workspace: Workspace) -> str:
     """A 60-second, single-use token that signs `user` in on the workspace's own host."""
     return signing.dumps({"u": user.pk, "w": workspace.pk, "n": secrets.token_hex(8)}, salt="tollgate.handoff")
 
 
-def handoff_redeem(*, token: str, workspace) -> User | None:
+def handoff_redeem(*, token: str, workspace: Workspace) -> User | None:
     try:
         data = signing.loads(token, salt="tollgate.handoff", max_age=HANDOFF_MAX_AGE)
     except signing.BadSignature:
@@ -68,7 +70,7 @@ def handoff_redeem(*, token: str, workspace) -> User | None:
     return membership.user if membership else None
 
 
-def user_erase(*, user: User, actor=None) -> dict[str, int]:
+def user_erase(*, user: User, actor: Actor = None) -> dict[str, int]:
     """Erase a person: account anonymised and disabled, memberships, pending invitations and
     signup requests gone, audit trail pseudonymised (auditing keeps the events and a valid hash chain).
 

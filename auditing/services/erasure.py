@@ -2,10 +2,12 @@
 
 import hashlib
 import hmac
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django_tenants.utils import schema_context
 
@@ -13,6 +15,7 @@ from auditing import chain
 from auditing.models import AuditEvent
 from auditing.services.guard import trigger_door
 from auditing.services.record import record
+from core.types import Actor
 
 
 def pseudonym_for(user_id: int | str) -> str:
@@ -21,7 +24,7 @@ def pseudonym_for(user_id: int | str) -> str:
     return f"erased-user-{digest[:12]}"
 
 
-def _scrub(value, needle: str, replacement: str):
+def _scrub(value: Any, needle: str, replacement: str) -> Any:
     """`value` with every case-insensitive occurrence of `needle` in its strings replaced."""
     if isinstance(value, str):
         lowered, needle_l, out, start = value.lower(), needle.lower(), [], 0
@@ -36,7 +39,7 @@ def _scrub(value, needle: str, replacement: str):
     return value
 
 
-def _subject_events(*, user_id: int, email: str):
+def _subject_events(*, user_id: int, email: str) -> tuple[QuerySet[AuditEvent], Q]:
     """Events of the current schema that name the user: as actor, as resource, or in details."""
     as_actor = Q(actor_type__in=[AuditEvent.ActorType.USER, AuditEvent.ActorType.OPERATOR], actor_id=str(user_id))
     named = Q(resource_type="user", resource_id=str(user_id))
@@ -45,7 +48,7 @@ def _subject_events(*, user_id: int, email: str):
     return AuditEvent.objects.annotate(details_text=Cast("details", TextField())).filter(as_actor | named), as_actor
 
 
-def _batched(rows, size=1000):
+def _batched(rows: Iterable, size: int = 1000) -> Iterator[list]:
     batch = []
     for row in rows:
         batch.append(row)
@@ -95,7 +98,7 @@ def _erase_model_history(*, user_id: int, email: str, pseudonym: str) -> int:
     return count
 
 
-def audit_subject_erase(*, user_id: int, email: str, schemas: list[str], actor=None) -> dict[str, int]:
+def audit_subject_erase(*, user_id: int, email: str, schemas: list[str], actor: Actor = None) -> dict[str, int]:
     """Erase a person from the audit trail of each of `schemas` (every schema: the caller names
     them, tenants.selectors.audit_schemas); their events stay, pseudonymous.
 

@@ -3,9 +3,10 @@
 from django.db import transaction
 
 from auditing.services.record import record
+from core.types import Actor, WorkspaceLike
 
 
-def audit_export_record(*, workspace, actor, fmt: str, filters: dict) -> int:
+def audit_export_record(*, workspace: WorkspaceLike, actor: Actor, fmt: str, filters: dict) -> int:
     """Record that `actor` exported the workspace's audit log; returns the event's id.
 
     The export then covers events up to and including this one: a stable end point

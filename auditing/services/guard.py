@@ -1,6 +1,7 @@
 """What record, retention and erasure share: the per-schema chain lock, and the door in the
 database trigger that keeps audit rows append-only (auditing/migrations/0002_chain_guard.py)."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
@@ -13,7 +14,7 @@ def lock_chain(schema: str) -> None:
 
 
 @contextmanager
-def trigger_door(setting: str):
+def trigger_door(setting: str) -> Iterator[None]:
     """Let the guard trigger through for the statements inside this block.
 
     set_config(..., true) is SET LOCAL: it could never outlive the transaction; closing it

@@ -12,6 +12,7 @@ from auditing import chain, metrics, signals
 from auditing.models import AuditEvent
 from auditing.services.guard import lock_chain
 from core import context
+from core.types import Actor, Resource, WorkspaceLike
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ ACTIONS = frozenset({
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 
 
-def _actor_fields(actor) -> tuple[str, str, str]:
+def _actor_fields(actor: Actor) -> tuple[str, str, str]:
     if actor is None:
         return AuditEvent.ActorType.SYSTEM, "", "system"
     if isinstance(actor, tuple):  # ("operator", user) etc.
@@ -42,7 +43,7 @@ def _actor_fields(actor) -> tuple[str, str, str]:
     return AuditEvent.ActorType.SYSTEM, "", str(actor)
 
 
-def _resource_fields(resource) -> tuple[str, str]:
+def _resource_fields(resource: Resource) -> tuple[str, str]:
     if resource is None:
         return "", ""
     if isinstance(resource, tuple):
@@ -58,10 +59,10 @@ def _text(value: str, limit: int) -> str:
 def record(
     *,
     action: str,
-    actor=None,
+    actor: Actor = None,
     severity: str = "info",
-    resource=None,
-    workspace=None,
+    resource: Resource = None,
+    workspace: WorkspaceLike | None = None,
     outcome: str = "success",
     details: dict | None = None,
     ip: str | None = None,

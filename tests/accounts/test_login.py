@@ -221,3 +221,27 @@ def test_password_reset_is_throttled_per_email_and_per_ip(member):
     response = Client(HTTP_HOST="localhost", REMOTE_ADDR=ip).post("/password-reset/", {"email": member.email})
     _assert_throttled(response, rate)
     assert len(mail.outbox) == sent
+
+
+def test_login_throttle_keeps_counting_in_process_while_redis_fails(settings, monkeypatch, caplog):
+    # given Django's cache on a Redis that refuses connections, and a clock that stands still
+    # (the in-process windows are aligned on it)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "tg"}}
+    from accounts import throttle
+
+    monkeypatch.setattr(throttle, "_local", {})
+    monkeypatch.setattr(throttle.time, "time", lambda: 1_800_000_000.0)
+    rate = settings.LOGIN_RATE_PER_IP
+    user = UserFactory()
+    # when one address sends as many wrong passwords as allowed, then the right one
+    for n in range(rate_limit(rate)):
+        _, response = _login(f"guess{n}@example.test", WRONG, ip="10.9.0.1")
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+    _, refused = _login(user.email, PASSWORD, ip="10.9.0.1")
+    # then no 500: the throttle still engages, counted in this process, and says why in the log
+    _assert_throttled(refused, rate)
+    assert "throttle counted in this process" in caplog.text
+    # and another address is counted apart (sessions still need Redis to log in: cached_db)
+    _, other = _login(user.email, WRONG, ip="10.9.0.2")
+    assert other.status_code == HTTPStatus.BAD_REQUEST

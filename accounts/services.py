@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from accounts.selectors import invitation_by_token, lock_owners, token_digest, u
 from auditing.services import record
 from core.errors import Conflict, InvalidInput
 from tenants.selectors import workspace_url
-from tenants.services import workspace_create
+from tenants.services import workspace_create, workspace_provisioning_lock
 
 HANDOFF_MAX_AGE = 60
 
@@ -49,8 +49,12 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
         raise Conflict("An account with this email already exists. Log in instead.", field="email")
     candidate = User(email=email, full_name=full_name.strip()[:150])
     _clean_password(password, candidate)
-    with transaction.atomic(savepoint=False):
-        return User.objects.create_user(email=email, password=password, full_name=candidate.full_name)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, full_name=candidate.full_name)
+    except IntegrityError as exc:
+        # The same email committed meanwhile by a concurrent request (a form submitted twice).
+        raise Conflict("An account with this email already exists. Log in instead.", field="email") from exc
 
 
 def signup(*, email: str, password: str, full_name: str, workspace_name: str, slug: str):
@@ -59,6 +63,9 @@ def signup(*, email: str, password: str, full_name: str, workspace_name: str, sl
     Raises InvalidInput / Conflict with a `field` naming the bad input.
     """
     with transaction.atomic(durable=True):
+        # Before the user row: signups that wrote theirs, then waited on each other for the
+        # lock making the workspace's schema takes, deadlocked.
+        workspace_provisioning_lock()
         user = user_create(email=email, password=password, full_name=full_name)
         workspace = workspace_create(name=workspace_name, slug=slug, actor=user)
         Membership.objects.create(user=user, workspace=workspace, role=Role.OWNER)

@@ -84,6 +84,8 @@ class SchemaSnapshot(models.Model):
     state = models.CharField(max_length=32, unique=True)
     sql = models.TextField()
     statements = models.PositiveIntegerField()
+    # Tables of other schemas (public's) the script's foreign keys reference, quoted and qualified.
+    referenced = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

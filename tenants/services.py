@@ -10,7 +10,7 @@ from auditing.services import record
 from core import invalidation
 from core.errors import Conflict, InvalidInput
 from tenants.models import Domain, Workspace, validate_slug
-from tenants.provisioning.snapshot import current_snapshot, schema_provision
+from tenants.provisioning.snapshot import current_snapshot, provisioning_lock, schema_provision
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,14 @@ def workspace_create(*, name: str, slug: str, actor=None) -> Workspace:
                details={"slug": slug, "name": name})
     invalidation.publish("host")
     return workspace
+
+
+def workspace_provisioning_lock() -> None:
+    """Take the locks making a workspace's schema needs, first thing in a transaction that will
+    call workspace_create after writing rows of its own (signup inserts its user first):
+    taken later, two such transactions can deadlock (tenants.provisioning.snapshot.provisioning_lock).
+    """
+    provisioning_lock(current_snapshot())
 
 
 def workspace_set_status(*, workspace: Workspace, status: str, actor=None) -> Workspace:

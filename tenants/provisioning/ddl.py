@@ -39,6 +39,9 @@ class Unsupported(Exception):
 class Script:
     sql: str
     statements: int
+    # Tables outside the schema its foreign keys reference (quoted, qualified): making such a
+    # key locks the referenced table (snapshot.provisioning_lock says why that matters).
+    referenced: tuple[str, ...] = ()
 
 
 def quote_ident(name: str) -> str:
@@ -160,7 +163,15 @@ class _Writer:
         self.statements.extend(self.constraints())
         self.statements.extend(self.indexes())
         self.statements.extend(self.triggers())
-        return Script(sql=";\n".join(self.statements) + ";\n", statements=len(self.statements))
+        referenced = tuple(name for (name,) in self.fetch(
+            """
+            SELECT DISTINCT quote_ident(n.nspname) || '.' || quote_ident(r.relname) FROM pg_constraint con
+              JOIN pg_class t ON t.oid = con.conrelid JOIN pg_class r ON r.oid = con.confrelid
+              JOIN pg_namespace n ON n.oid = r.relnamespace
+             WHERE t.relnamespace = %(nsp)s AND con.contype = 'f' AND r.relnamespace <> %(nsp)s ORDER BY 1
+            """
+        ))
+        return Script(sql=";\n".join(self.statements) + ";\n", statements=len(self.statements), referenced=referenced)
 
     def sequences(self) -> dict[int, dict]:
         """Every sequence: its definition and what owns it (an identity column, or OWNED BY)."""

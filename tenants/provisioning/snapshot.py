@@ -66,7 +66,8 @@ def snapshot_refresh() -> SchemaSnapshot:
         script = schema_script(template_schema())
         _check(script.sql)
         SchemaSnapshot.objects.exclude(state=state).delete()
-        snapshot = SchemaSnapshot.objects.create(state=state, sql=script.sql, statements=script.statements)
+        snapshot = SchemaSnapshot.objects.create(state=state, sql=script.sql, statements=script.statements,
+                                                 referenced=list(script.referenced))
     logger.info("template schema written out at state %s: %s statements", state, script.statements)
     return snapshot
 
@@ -86,6 +87,21 @@ def _check(sql: str) -> None:
             f"the script made from {template_schema()!r} does not recreate it: " + "; ".join(problems[:20]))
 
 
+def provisioning_lock(snapshot: SchemaSnapshot) -> None:
+    """Lock, until the transaction ends, the public tables the new schema's foreign keys
+    will reference (SHARE ROW EXCLUSIVE, which making a foreign key takes anyway).
+
+    A transaction that provisions must hold this before it writes to those tables: the
+    template's auditlog_logentry.actor_id references public.accounts_user, and two signups
+    that had each inserted their user (ROW EXCLUSIVE) and then both asked for this lock to
+    make the key deadlocked (most of 20 signups sent at once failed so). Taken
+    first, signups queue on it instead; reads of the table go on meanwhile.
+    """
+    if snapshot.referenced:
+        with connection().cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {', '.join(snapshot.referenced)} IN SHARE ROW EXCLUSIVE MODE")
+
+
 def schema_provision(*, schema_name: str, snapshot: SchemaSnapshot) -> None:
     """Create `schema_name` as the template was in `snapshot`: tables, indexes, constraints,
     triggers, rows, sequences. One round trip, in the caller's transaction (required): when
@@ -95,6 +111,7 @@ def schema_provision(*, schema_name: str, snapshot: SchemaSnapshot) -> None:
     """
     if not connection().in_atomic_block:
         raise RuntimeError("schema_provision runs inside the transaction that creates the workspace")
+    provisioning_lock(snapshot)
     _replay(schema_name, snapshot.sql)
     # The PostgreSQL backend that ran the DDL keeps the new relations in its caches for the rest
     # of its life (~40 KB a workspace, measured on PostgreSQL 18): a web worker's long-lived

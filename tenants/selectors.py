@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http.request import split_domain_port
 
 from core.cache import ALL, MISSING, LocalCache
+from core.db import connection
 from tenants.models import Domain, Workspace
 
 PUBLIC_SCHEMA = "public"
@@ -84,3 +85,26 @@ def workspace_by_schema(*, schema_name: str) -> Workspace | None:
 def audit_schemas() -> list[str]:
     """Every schema with an audit trail: the public schema (platform events) and each workspace's."""
     return [PUBLIC_SCHEMA, *Workspace.objects.order_by("pk").values_list("schema_name", flat=True)]
+
+
+def lock_workspace(*, pk: int) -> Workspace | None:
+    """The workspace's row, locked until the transaction ends (None when it is gone)."""
+    return Workspace.objects.select_for_update().filter(pk=pk).first()
+
+
+def workspace_deletion_summary(workspace: Workspace) -> dict:
+    """What deleting the workspace removes, for the operator to read before confirming: the
+    rows that point at it in the public schema, per model, and its schema's size on disk."""
+    related = {}
+    for relation in Workspace._meta.related_objects:
+        model = relation.related_model
+        count = model._default_manager.filter(**{relation.field.name: workspace}).count()
+        if count:
+            related[model._meta.verbose_name_plural.capitalize()] = count
+    with connection().cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
+            [workspace.schema_name])
+        tables, size = cursor.fetchone()
+    return {"schema": workspace.schema_name, "tables": tables, "bytes": size, "related": related}

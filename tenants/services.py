@@ -8,9 +8,12 @@ from django.utils import timezone
 
 from auditing.services import record
 from core import invalidation
-from core.errors import Conflict, InvalidInput
+from core.db import connection
+from core.errors import Conflict, InvalidInput, NotFound
 from tenants.models import Domain, Workspace, validate_slug
+from tenants.provisioning.ddl import quote_ident
 from tenants.provisioning.snapshot import current_snapshot, provisioning_lock, schema_provision
+from tenants.selectors import lock_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,36 @@ def workspace_provisioning_lock() -> None:
     taken later, two such transactions can deadlock (tenants.provisioning.snapshot.provisioning_lock).
     """
     provisioning_lock(current_snapshot())
+
+
+def workspace_delete(*, workspace: Workspace, confirm: str, actor) -> dict[str, int]:
+    """Delete a workspace for good: drop its schema (usage, audit trail, branding: all its
+    private data) and delete its row with what hangs on it in the public schema (domains,
+    members, invitations, API keys, subscription), in one transaction, audited as a
+    critical platform event. Returns the number of rows deleted per model.
+
+    `confirm` must be the workspace's slug, typed by the operator. Keys stop working
+    everywhere once the transaction commits (cache invalidation).
+
+    Raises InvalidInput when `confirm` is not the slug, NotFound when the workspace is gone.
+    """
+    if (confirm or "").strip().lower() != workspace.slug:
+        raise InvalidInput(f"Type the workspace's address ({workspace.slug}) to confirm.", field="confirm")
+    with transaction.atomic(durable=True):
+        locked = lock_workspace(pk=workspace.pk)
+        if locked is None:
+            raise NotFound("This workspace no longer exists.")
+        with connection().cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {quote_ident(locked.schema_name)} CASCADE")
+        # QuerySet.delete, not the model's: django-tenants' delete() would drop the schema
+        # again only if auto_drop_schema were on; the cascade is Django's (every app's rows).
+        _, per_model = Workspace.objects.filter(pk=locked.pk).delete()
+        record(action="workspace_deleted", actor=actor, resource=locked, workspace=None, severity="critical",
+               details={"slug": locked.slug, "name": locked.name, "schema": locked.schema_name,
+                        "deleted": dict(sorted(per_model.items()))})
+    invalidation.publish(f"workspace:{locked.pk}")
+    invalidation.publish("host")
+    return per_model
 
 
 def workspace_set_status(*, workspace: Workspace, status: str, actor=None) -> Workspace:

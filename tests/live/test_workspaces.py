@@ -1,9 +1,10 @@
-"""Workspaces made while real gunicorn workers serve: signups at once, and the provisioning
-connection not kept."""
+"""Workspaces made and deleted while real gunicorn workers serve: signups at once, deletion
+reaching every worker, and the provisioning connection not kept."""
 
 import html
 import re
 import threading
+import time
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
@@ -12,7 +13,8 @@ from django.db import connection
 
 from accounts.models import Membership, User
 from tenants.models import Workspace
-from tenants.services import workspace_create
+from tenants.services import workspace_create, workspace_delete
+from tests.live.test_revocation import WITHIN, _poll_after, _warm_every_worker
 
 pytestmark = pytest.mark.live
 
@@ -34,9 +36,7 @@ def cleanup(live_db):
     connection.set_schema_to_public()
     for prefix in prefixes:
         for workspace in Workspace.objects.filter(slug__startswith=prefix):
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA "{workspace.schema_name}" CASCADE')
-            workspace.delete()
+            workspace_delete(workspace=workspace, confirm=workspace.slug, actor=("operator", "tests"))
         User.objects.filter(email__endswith=f"@{prefix}.test").delete()
 
 
@@ -97,6 +97,22 @@ def test_twenty_signups_at_once_each_succeed_or_are_told_what_is_taken(gunicorn_
     owners = {m.workspace.slug: m.user.email for m in Membership.objects.filter(workspace__in=workspaces)}
     assert owners == {p.fields["slug"]: p.fields["email"] for p in won}
     assert set(User.objects.filter(email__endswith="@load.test").values_list("email", flat=True)) == set(owners.values())
+
+
+def test_deleted_workspace_keys_are_refused_by_every_worker_within_one_second(gunicorn_server, live_workspace_factory):
+    # given a workspace whose key both workers have verified and cached
+    live = live_workspace_factory("live-delete")
+    workers = _warm_every_worker(gunicorn_server, "/api/v1/info", live.key_text)
+    assert len(workers) == 2
+    # when an operator deletes the workspace
+    started = time.monotonic()
+    workspace_delete(workspace=live.workspace, confirm="live-delete", actor=("operator", "tests"))
+    # then from one second on every worker refuses its key, and its host names nothing
+    responses = _poll_after(gunicorn_server, "/api/v1/info", live.key_text, started=started)
+    late = [r for r in responses if r[0] > WITHIN]
+    assert {pid for _, pid, _, _ in late} == workers
+    assert all((status, code) == (401, "invalid_api_key") for _, _, status, code in late), late
+    assert gunicorn_server.get("/login/", host=live.host).status == 404
 
 
 def _backend_pid() -> int:

@@ -19,12 +19,19 @@ _PUBLIC = public_tenant()
 
 
 def _host_topics(topic: str):
+    """"host" (a domain changed) and "workspace:<pk>" drop every host; "host:<name>" (a new
+    workspace's host, perhaps remembered as unknown) drops that one only: a signup must not
+    make every process look up every other workspace's host again."""
+    if topic.startswith("host:"):
+        return topic[5:]
     return ALL if topic == "host" or topic.startswith("workspace:") else None
 
 
 # hostname -> Workspace, or None for a host that names none (remembered 5 s: a flood of random
-# hosts costs one query each per 5 s, not one per request).
-_hosts = LocalCache("hosts", topics=_host_topics, max_entries=10_000, negative_max_age=5.0)
+# hosts costs one query each per 5 s, not one per request). Room for every host of a large
+# deployment: full, the cache empties itself, and with as many hosts in use as the old bound
+# (10,000) it kept emptying and looking every host up again.
+_hosts = LocalCache("hosts", topics=_host_topics, max_entries=100_000, negative_max_age=5.0)
 
 
 def normalize_host(raw_host: str) -> str:

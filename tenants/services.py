@@ -13,7 +13,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from tenants.models import Domain, Workspace, validate_slug
 from tenants.provisioning.ddl import quote_ident
 from tenants.provisioning.snapshot import current_snapshot, provisioning_lock, schema_provision
-from tenants.selectors import lock_workspace
+from tenants.selectors import lock_workspace, workspace_host
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def workspace_create(*, name: str, slug: str, actor=None) -> Workspace:
             raise _taken(slug) from exc
         record(action="workspace_created", actor=actor, resource=workspace, workspace=None,
                details={"slug": slug, "name": name})
-    invalidation.publish("host")
+    invalidation.publish(f"host:{workspace_host(workspace)}")
     return workspace
 
 
@@ -107,8 +107,7 @@ def workspace_delete(*, workspace: Workspace, confirm: str, actor) -> dict[str, 
         record(action="workspace_deleted", actor=actor, resource=locked, workspace=None, severity="critical",
                details={"slug": locked.slug, "name": locked.name, "schema": locked.schema_name,
                         "deleted": dict(sorted(per_model.items()))})
-    invalidation.publish(f"workspace:{locked.pk}")
-    invalidation.publish("host")
+    invalidation.publish(f"workspace:{locked.pk}")  # its keys, its hosts, its policy: everywhere
     return per_model
 
 

@@ -11,9 +11,9 @@ tenant app (bench/workspaces/settings.py). At each scale, the number of workspac
     and --signups signups through accounts.services.signup (production password hasher);
   - migrate_schemas with nothing to migrate (wall time of `manage.py migrate_schemas`);
   - the metered request: gunicorn (4 sync workers) and wrk POST /api/v1/analyze, rounds
-    alternating one key (127.0.0.1) and the keys of every bulk workspace in turn (each on
+    alternating one key (127.0.0.1) and the keys of --active-keys workspaces in turn (each on
     its workspace's host, bench/workspaces/keys.lua), after a warm-up that fills every
-    worker's caches; SQL per request from pg_stat_database's transaction counters;
+    worker's caches; table lookups and transactions per request from pg_stat;
   - PostgreSQL's memory (PSS of the server's processes, the largest backend's private
     memory) and the catalog's size.
 After the 1,000 scale: a real one-column migration (benchapp 0002, AddField) over every
@@ -130,7 +130,7 @@ class Bench:
                                            "migrate_schemas", "--noinput", "-v", "0")
         out["migrate_nothing"] = {"seconds": round(seconds, 1), "summary": _summary_line(stdout), "load": load}
         if self.args.metered:
-            out["keys"] = self.scale("keys", "--count", str(min(n, self.args.max_keys)))
+            out["keys"] = self.scale("keys", "--count", str(min(n, self.args.active_keys)))
             out["metered"] = self.metered(keys=out["keys"]["keys"])
         out["postgres"] = self.scale("catalog")
         log(f"PostgreSQL at {n}: {out['postgres']}")
@@ -159,10 +159,12 @@ class Bench:
             runs = {"one key": ("status.lua", one_key)}
             if keys:
                 runs[f"{keys} keys and hosts"] = ("keys.lua", None)
-            # Every worker needs each key (and host) once before it serves it from memory.
+            # Every worker needs each key (and host) once before it serves it from memory, and the
+            # kernel hands each request to any worker: covering 4 x 1,000 (key, worker) pairs at
+            # random takes ~4,000 x ln(4,000) requests (--warmup seconds at ~500/s).
             self.wrk(url, *runs["one key"], duration=3)
             if keys:
-                self.wrk(url, "keys.lua", None, duration=max(8, keys * 4 // 500))
+                self.wrk(url, "keys.lua", None, duration=self.args.warmup)
             time.sleep(15)  # a backend publishes its counters 10 s after it goes idle
             before = self._transactions()
             lookups_before = self._lookups()
@@ -256,7 +258,9 @@ def main() -> None:
     parser.add_argument("--migrate-at", type=int, default=1000, help="scale after which the one-column migration runs")
     parser.add_argument("--parallel", type=int, default=os.cpu_count() or 2, help="processes for that migration")
     parser.add_argument("--long-lived", type=int, default=150, help="creations in one process at the last scale")
-    parser.add_argument("--max-keys", type=int, default=10000, help="workspaces given a key for the metered runs")
+    parser.add_argument("--active-keys", type=int, default=1000,
+                        help="workspaces whose keys (and hosts) the metered runs use in turn (default 1000)")
+    parser.add_argument("--warmup", type=int, default=90, help="seconds of warm-up over those keys (default 90)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--no-metered", dest="metered", action="store_false")

@@ -33,9 +33,16 @@ class Workspace(TenantMixin):
     slug = models.CharField(max_length=40, unique=True, validators=[validate_slug, RegexValidator(SLUG_RE)])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The migration state of the workspace's schema (tenants.provisioning.state), recorded when
+    # the schema is provisioned or migrated: migrate_schemas skips, in one query, every
+    # workspace already at the latest. Empty: not known yet (migrate_schemas reads the schema).
+    schema_state = models.CharField(max_length=32, blank=True, default="", editable=False)
 
-    # Schemas are cloned from TENANT_BASE_SCHEMA; deleting a row never silently drops data.
-    auto_create_schema = True
+    # tenants.services.workspace_create provisions the schema itself (replaying the template's
+    # script in the caller's transaction), never django-tenants' save(), whose clone_schema
+    # costs more with every workspace. Deleting a row never drops a schema by itself: only
+    # workspace_delete does, on an operator's confirmed request.
+    auto_create_schema = False
     auto_drop_schema = False
 
     class Meta:
@@ -65,3 +72,21 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SchemaSnapshot(models.Model):
+    """The template schema (TENANT_BASE_SCHEMA) as one SQL script, for one migration state.
+
+    Made by tenants.provisioning.snapshot when migrate_schemas has migrated the template (or
+    by the first workspace created after that), replayed for every new workspace.
+    """
+
+    state = models.CharField(max_length=32, unique=True)
+    sql = models.TextField()
+    statements = models.PositiveIntegerField()
+    # Tables of other schemas (public's) the script's foreign keys reference, quoted and qualified.
+    referenced = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"template schema at {self.state} ({self.statements} statements)"

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http.request import split_domain_port
 
 from core.cache import ALL, MISSING, LocalCache
+from core.db import connection
 from tenants.models import Domain, Workspace
 
 PUBLIC_SCHEMA = "public"
@@ -18,12 +19,19 @@ _PUBLIC = public_tenant()
 
 
 def _host_topics(topic: str) -> object:
+    """"host" (a domain changed) and "workspace:<pk>" drop every host; "host:<name>" (a new
+    workspace's host, perhaps remembered as unknown) drops that one only: a signup must not
+    make every process look up every other workspace's host again."""
+    if topic.startswith("host:"):
+        return topic[5:]
     return ALL if topic == "host" or topic.startswith("workspace:") else None
 
 
 # hostname -> Workspace, or None for a host that names none (remembered 5 s: a flood of random
-# hosts costs one query each per 5 s, not one per request).
-_hosts = LocalCache("hosts", topics=_host_topics, max_entries=10_000, negative_max_age=5.0)
+# hosts costs one query each per 5 s, not one per request). Room for every host of a large
+# deployment: full, the cache empties itself, and with as many hosts in use as the old bound
+# (10,000) it kept emptying and looking every host up again.
+_hosts = LocalCache("hosts", topics=_host_topics, max_entries=100_000, negative_max_age=5.0)
 
 
 def normalize_host(raw_host: str) -> str:
@@ -84,3 +92,26 @@ def workspace_by_schema(*, schema_name: str) -> Workspace | None:
 def audit_schemas() -> list[str]:
     """Every schema with an audit trail: the public schema (platform events) and each workspace's."""
     return [PUBLIC_SCHEMA, *Workspace.objects.order_by("pk").values_list("schema_name", flat=True)]
+
+
+def lock_workspace(*, pk: int) -> Workspace | None:
+    """The workspace's row, locked until the transaction ends (None when it is gone)."""
+    return Workspace.objects.select_for_update().filter(pk=pk).first()
+
+
+def workspace_deletion_summary(workspace: Workspace) -> dict:
+    """What deleting the workspace removes, for the operator to read before confirming: the
+    rows that point at it in the public schema, per model, and its schema's size on disk."""
+    related = {}
+    for relation in Workspace._meta.related_objects:
+        model = relation.related_model
+        count = model._default_manager.filter(**{relation.field.name: workspace}).count()
+        if count:
+            related[model._meta.verbose_name_plural.capitalize()] = count
+    with connection().cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
+            [workspace.schema_name])
+        tables, size = cursor.fetchone()
+    return {"schema": workspace.schema_name, "tables": tables, "bytes": size, "related": related}

@@ -1,14 +1,28 @@
 """Workspace lifecycle. Every write to Workspace and Domain goes through here."""
 
+import logging
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, ProgrammingError, transaction
 from django.utils import timezone
 
 from auditing.services import record
 from core import invalidation
-from core.errors import Conflict, InvalidInput
+from core.db import connection
+from core.errors import Conflict, InvalidInput, NotFound
 from core.types import Actor
 from tenants.models import Domain, Workspace, validate_slug
+from tenants.provisioning.ddl import quote_ident
+from tenants.provisioning.snapshot import current_snapshot, provisioning_lock, schema_provision
+from tenants.selectors import lock_workspace, workspace_host
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_SCHEMA = "42P06"
+
+
+def _taken(slug: str) -> Conflict:
+    return Conflict(f"The address {slug!r} is taken. Choose another.", field="slug")
 
 
 def workspace_validate(*, name: str, slug: str) -> tuple[str, str]:
@@ -28,25 +42,84 @@ def workspace_validate(*, name: str, slug: str) -> tuple[str, str]:
     except ValidationError as exc:
         raise InvalidInput(exc.messages[0], field="slug") from exc
     if Workspace.objects.filter(slug=slug).exists():
-        raise Conflict(f"The address {slug!r} is taken. Choose another.", field="slug")
+        raise _taken(slug)
     return name, slug
 
 
 def workspace_create(*, name: str, slug: str, actor: Actor = None) -> Workspace:
-    """Create a workspace and its schema (cloned from the template, ~0.3 s).
+    """Create a workspace and its schema: the template's script replayed in this transaction
+    (tenants.provisioning), at a cost that does not grow with the number of workspaces.
 
-    Raises InvalidInput for a bad name or slug, Conflict when the slug is taken.
-    Runs inside the caller's transaction when there is one (signup creates user,
-    workspace and membership in one).
+    Raises InvalidInput for a bad name or slug, Conflict when the slug is taken, also when a
+    concurrent signup takes it first. Runs inside the caller's transaction when there is one
+    (signup creates user, workspace and membership in one): if it rolls back, nothing of the
+    workspace is left, its schema included.
     """
     name, slug = workspace_validate(name=name, slug=slug)
-    with transaction.atomic(savepoint=False):
-        workspace = Workspace(name=name, slug=slug, schema_name=Workspace.schema_name_for(slug))
-        workspace.save(verbosity=0)
+
+    # A savepoint, not savepoint=False: a refusal found after the row was written (a concurrent
+    # signup took the slug; a schema of that name exists) undoes this and leaves the caller's
+    # transaction usable.
+    with transaction.atomic():
+        snapshot = current_snapshot()
+        workspace = Workspace(name=name, slug=slug, schema_name=Workspace.schema_name_for(slug),
+                              schema_state=snapshot.state)
+        try:
+            # The row before the schema: a concurrent signup for the same slug waits here on
+            # the unique index until the first commits, then fails, before any DDL.
+            workspace.save()
+        except IntegrityError as exc:
+            raise _taken(slug) from exc
+        try:
+            schema_provision(schema_name=workspace.schema_name, snapshot=snapshot)
+        except ProgrammingError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DUPLICATE_SCHEMA:
+                raise
+            # A schema left by a row deleted without workspace_delete. Its data is not ours to
+            # drop on a signup's behalf: the address stays taken until an operator looks.
+            logger.error("schema %s exists with no workspace row: slug %s refused", workspace.schema_name, slug)
+            raise _taken(slug) from exc
         record(action="workspace_created", actor=actor, resource=workspace, workspace=None,
                details={"slug": slug, "name": name})
-    invalidation.publish("host")
+    invalidation.publish(f"host:{workspace_host(workspace)}")
     return workspace
+
+
+def workspace_provisioning_lock() -> None:
+    """Take the locks making a workspace's schema needs, first thing in a transaction that will
+    call workspace_create after writing rows of its own (signup inserts its user first):
+    taken later, two such transactions can deadlock (tenants.provisioning.snapshot.provisioning_lock).
+    """
+    provisioning_lock(current_snapshot())
+
+
+def workspace_delete(*, workspace: Workspace, confirm: str, actor: Actor) -> dict[str, int]:
+    """Delete a workspace for good: drop its schema (usage, audit trail, branding: all its
+    private data) and delete its row with what hangs on it in the public schema (domains,
+    members, invitations, API keys, subscription), in one transaction, audited as a
+    critical platform event. Returns the number of rows deleted per model.
+
+    `confirm` must be the workspace's slug, typed by the operator. Keys stop working
+    everywhere once the transaction commits (cache invalidation).
+
+    Raises InvalidInput when `confirm` is not the slug, NotFound when the workspace is gone.
+    """
+    if (confirm or "").strip().lower() != workspace.slug:
+        raise InvalidInput(f"Type the workspace's address ({workspace.slug}) to confirm.", field="confirm")
+    with transaction.atomic(durable=True):
+        locked = lock_workspace(pk=workspace.pk)
+        if locked is None:
+            raise NotFound("This workspace no longer exists.")
+        with connection().cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {quote_ident(locked.schema_name)} CASCADE")
+        # QuerySet.delete, not the model's: django-tenants' delete() would drop the schema
+        # again only if auto_drop_schema were on; the cascade is Django's (every app's rows).
+        _, per_model = Workspace.objects.filter(pk=locked.pk).delete()
+        record(action="workspace_deleted", actor=actor, resource=locked, workspace=None, severity="critical",
+               details={"slug": locked.slug, "name": locked.name, "schema": locked.schema_name,
+                        "deleted": dict(sorted(per_model.items()))})
+    invalidation.publish(f"workspace:{locked.pk}")  # its keys, its hosts, its policy: everywhere
+    return per_model
 
 
 def workspace_set_status(*, workspace: Workspace, status: str, actor: Actor = None) -> Workspace:

@@ -24,7 +24,7 @@ from auditing.services import record
 from core.errors import Conflict
 from tenants.models import Workspace
 from tenants.selectors import workspace_url
-from tenants.services import workspace_create, workspace_validate
+from tenants.services import workspace_create, workspace_provisioning_lock, workspace_validate
 
 
 def signup(*, email: str, password: str, full_name: str, workspace_name: str, slug: str) -> tuple[User, Workspace]:
@@ -35,6 +35,9 @@ def signup(*, email: str, password: str, full_name: str, workspace_name: str, sl
     Raises InvalidInput / Conflict with a `field` naming the bad input.
     """
     with transaction.atomic(durable=True):
+        # Before the user row: signups that wrote theirs, then waited on each other for the
+        # lock making the workspace's schema takes, deadlocked.
+        workspace_provisioning_lock()
         user = user_create(email=email, password=password, full_name=full_name)
         workspace = _owned_workspace_create(user=user, name=workspace_name, slug=slug)
     return user, workspace
@@ -126,6 +129,7 @@ def signup_confirm(*, token: str) -> tuple[User, Workspace]:
     (the address got an account, or the workspace address was taken, since the signup).
     """
     with transaction.atomic(durable=True):
+        workspace_provisioning_lock()  # before the user row (see signup)
         pending = signup_check(token=token)
         pending = SignupRequest.objects.select_for_update().get(pk=pending.pk)
         if pending.confirmed_at:  # lost a race with another click

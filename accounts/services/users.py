@@ -7,7 +7,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.errors import LastOwner
@@ -48,8 +48,12 @@ def user_create(*, email: str, password: str | None, full_name: str = "") -> Use
     candidate = User(email=email, full_name=full_name.strip()[:150])
     if password is not None:
         _clean_password(password, candidate)
-    with transaction.atomic(savepoint=False):
-        return User.objects.create_user(email=email, password=password, full_name=candidate.full_name)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, full_name=candidate.full_name)
+    except IntegrityError as exc:
+        # The same email committed meanwhile by a concurrent request (a form submitted twice).
+        raise Conflict("An account with this email already exists. Log in instead.", field="email") from exc
 
 
 def handoff_issue(*, user: User, workspace: Workspace) -> str:

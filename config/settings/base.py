@@ -34,8 +34,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TENANT_MODEL = "tenants.Workspace"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
-# New workspaces are cloned from this migrated template schema (~0.3 s) instead of
-# migrated from scratch; `migrate_schemas` keeps it in step (tenants/management).
+# The migrated template schema new workspaces are made from: `migrate_schemas` keeps it in
+# step and writes it out as a script that workspace_create replays (tenants/provisioning).
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_BASE_SCHEMA = "tollgate_template"
 # Set search_path once per schema switch, not before every query (django-tenants).

@@ -65,3 +65,20 @@ def test_public_hosts_come_from_the_setting_alone(settings):
     # then the loopback names are unknown hosts like any other
     assert Client(HTTP_HOST="127.0.0.1").get("/").status_code == HTTPStatus.NOT_FOUND
     assert Client(HTTP_HOST="example.com").get("/").status_code == HTTPStatus.OK
+
+
+def test_workspace_create_forgets_only_its_own_host_in_every_cache(workspace, django_capture_on_commit_callbacks):
+    from core.cache import MISSING
+    from tenants import selectors
+    from tenants.services import workspace_create
+
+    # given acme's host served from memory, and initech's remembered as unknown
+    assert selectors.workspace_for_host("acme.localhost") == workspace
+    assert selectors.workspace_for_host("initech.localhost") is None
+    # when initech is created and its invalidation goes out (on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        initech = workspace_create(name="Initech", slug="initech")
+    # then initech's host is looked up afresh, and acme's is still served from memory
+    assert selectors._hosts.get("initech.localhost") is MISSING
+    assert selectors._hosts.get("acme.localhost") == workspace
+    assert selectors.workspace_for_host("initech.localhost") == initech

@@ -100,7 +100,7 @@ def test_admin_refuses_members_who_are_not_operators(workspace, owner):
 
 
 def test_admin_cannot_add_or_delete_workspaces(workspace, operator):
-    # given (workspaces are created by signup or the command, which clone the schema)
+    # given (workspaces are created by signup or the command, which provision its schema)
     admin = _admin(operator)
     # when / then
     assert admin.get("/admin/tenants/workspace/add/").status_code == HTTPStatus.FORBIDDEN

@@ -1,0 +1,1 @@
+from tenants.management.commands.delete_workspace import Command  # noqa: F401

@@ -31,7 +31,19 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import PY, ROOT, STATUS_LUA, VAR, Gunicorn, free_port, log, machine_busy, machine_info, parse_wrk
+from bench.harness import (
+    PY,
+    ROOT,
+    STATUS_LUA,
+    VAR,
+    Gunicorn,
+    free_port,
+    log,
+    machine_busy,
+    machine_info,
+    parse_wrk,
+    wait_for_quiet,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tollgate_bench_workspaces"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -119,6 +131,8 @@ class Bench:
             seconds, stdout, load = self.timed(f"setup: bulk-made workspaces up to {n}", "-m", "bench.workspaces.scale",
                                                "grow", "--to", str(n))
             out["setup"] = {**json.loads(stdout.strip().splitlines()[-1]), "load": load}
+            # Setup wrote gigabytes at 10,000: written out now, not during the measurements.
+            self.query("CHECKPOINT")
         _, stdout, load = self.timed(f"{self.args.creations} creations at {n}", "-m", "bench.workspaces.scale",
                                      "create", "--count", str(self.args.creations))
         out["workspace_create"] = {**json.loads(stdout.strip().splitlines()[-1]), "load": load}
@@ -154,6 +168,8 @@ class Bench:
         server = Gunicorn({**self.env, "DATABASE_CONN_MAX_AGE": "600"}, free_port(), 4, VAR / "workspaces-gunicorn.log")
         server.start()
         try:
+            share = wait_for_quiet(0.3, 120)
+            log(f"metered runs start with the machine {share:.0%} busy")
             url = f"http://127.0.0.1:{server.port}/api/v1/analyze"
             one_key = KEYS_FILE.read_text().split("\n", 1)[0].split()[1]
             runs = {"one key": ("status.lua", one_key)}
@@ -179,7 +195,7 @@ class Bench:
         finally:
             server.stop()
         requests = sum(sum(r["statuses"].values()) for rounds in figures.values() for r in rounds)
-        out = {name: {"rps": [r["rps"] for r in rounds], "p50_ms": [r["latency_ms"].get("50") for r in rounds],
+        out: dict = {name: {"rps": [r["rps"] for r in rounds], "p50_ms": [r["latency_ms"].get("50") for r in rounds],
                       "p99_ms": [r["latency_ms"].get("99") for r in rounds], "valid": all(r["valid"] for r in rounds),
                       "statuses": [r["statuses"] for r in rounds], "machine_busy": [r["machine_busy"] for r in rounds]}
                for name, rounds in figures.items()}
@@ -231,6 +247,9 @@ class Bench:
         log(f"dropping database {name}")
         self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         KEYS_FILE.unlink(missing_ok=True)
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushdb()
 
 
 def _private_kb(pid: int) -> int | None:

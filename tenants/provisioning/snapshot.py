@@ -91,11 +91,12 @@ def provisioning_lock(snapshot: SchemaSnapshot) -> None:
     """Lock, until the transaction ends, the public tables the new schema's foreign keys
     will reference (SHARE ROW EXCLUSIVE, which making a foreign key takes anyway).
 
-    A transaction that provisions must hold this before it writes to those tables: the
-    template's auditlog_logentry.actor_id references public.accounts_user, and two signups
+    A transaction that provisions must hold this before it writes to those tables. When the
+    template's auditlog_logentry.actor_id still referenced public.accounts_user, two signups
     that had each inserted their user (ROW EXCLUSIVE) and then both asked for this lock to
-    make the key deadlocked (most of 20 signups sent at once failed so). Taken
-    first, signups queue on it instead; reads of the table go on meanwhile.
+    make the key deadlocked (most of 20 signups sent at once failed so). Taken first,
+    signups queue on it instead. Since auditing/migrations/0003 the template references no
+    other schema and this takes nothing; it stays for any key a later migration adds.
     """
     if snapshot.referenced:
         with connection().cursor() as cursor:

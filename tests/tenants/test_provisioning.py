@@ -170,3 +170,21 @@ def test_schema_script_recreates_columns_defaults_checks_and_rows_exactly():
     # then the copy is the same
     assert catalog.differences(catalog.describe("ws_odd"), catalog.describe("ws_odd_copy")) == []
     assert _sql('SELECT n, label, twice FROM "ws_odd_copy"."Mixed Case" ORDER BY n') == [(5, "a", 10), (6, None, 12)]
+
+
+def test_workspace_schemas_hold_no_foreign_key_to_public_tables():
+    # given the template and a workspace made from it
+    workspace = workspace_create(name="Initech", slug="initech")
+    # when their foreign keys are listed
+    script = schema_script(settings.TENANT_BASE_SCHEMA)
+    keys = {key: kind_def for key, kind_def in catalog.describe(workspace.schema_name)["constraints"].items()
+            if kind_def[0] == "f"}
+    # then none points outside the schema: making one would lock, and add triggers to, a public
+    # table shared by every workspace (auditing/migrations/0003)
+    assert script.referenced == ()
+    assert current_snapshot().referenced == []
+    assert keys == {("auditlog_logentry", "auditlog_logentry_content_type_id_75830218_fk_django_co"): (
+        "f", "FOREIGN KEY (content_type_id) REFERENCES django_content_type(id) DEFERRABLE INITIALLY DEFERRED",
+        True, True, True)}
+    # and in public, beside the user table, the history keeps its key to it
+    assert any("REFERENCES accounts_user(id)" in d for _, d, *_ in catalog.describe("public")["constraints"].values())

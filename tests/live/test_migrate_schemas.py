@@ -18,6 +18,10 @@ from tenants.services import workspace_create
 # (tenants is a shared app): forgetting it puts a workspace behind harmlessly. The app's
 # latest, so nothing recorded after it depends on it.
 HARMLESS = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("tenants")[0]
+# Metering's latest migration, forgotten by a schema whose tables have it: run again, it fails
+# ("already exists"). Its latest, not its first: forgetting an early one while later ones stay
+# applied is an inconsistent history Django refuses before running anything.
+BREAKS = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("metering")[0]
 
 
 @pytest.fixture
@@ -92,12 +96,12 @@ def test_migrate_schemas_migrates_the_workspaces_behind_in_parallel_and_records_
 
 
 def test_migrate_schemas_reports_a_failing_schema_finishes_the_others_and_a_rerun_completes(make_workspaces):
-    # given three workspaces behind, one of which can't be migrated: it forgot that its
-    # metering tables were made, so migrating makes them again and fails
+    # given three workspaces behind, one of which can't be migrated: it forgot that its latest
+    # metering migration was applied, so migrating applies it again and fails
     first, broken, last = make_workspaces("mig-a", "mig-b", "mig-c")
     _forget(first, *HARMLESS)
     _forget(last, *HARMLESS)
-    _forget(broken, "metering", "0001_initial")
+    _forget(broken, *BREAKS)
 
     # when
     out = StringIO()
@@ -107,13 +111,13 @@ def test_migrate_schemas_reports_a_failing_schema_finishes_the_others_and_a_reru
     # then the failure is named with its schema and error; the others were migrated all the same
     summary = out.getvalue()
     assert "2 migrated, 0 skipped" in summary and ", 1 failed" in summary
-    assert 'FAILED ws_mig_b: ProgrammingError: relation "metering_' in summary and "already exists" in summary
+    assert "FAILED ws_mig_b: ProgrammingError:" in summary and "already exists" in summary
     target = schema_state(settings.TENANT_BASE_SCHEMA)
     assert _state(first) == _state(last) == target
     assert _state(broken) == schema_state(broken.schema_name) != target
 
     # and once the cause is fixed, a rerun migrates only that one
-    _restore(broken, "metering", "0001_initial")
+    _restore(broken, *BREAKS)
     summary = _migrate()
     assert "1 migrated, 2 skipped" in summary and ", 0 failed" in summary
     assert _state(broken) == target

@@ -31,11 +31,14 @@ class UsageEvent(models.Model):
 
     event_id is the event's identity, made by the server: the Redis stream entry id the
     metering check's XADD gave it, or the id a fail-open spool gave it (metering.services).
-    event_id+meter make a replayed batch add nothing. request_id is the caller's
+    (event_id, meter, occurred_at), the primary key, makes a replayed batch add nothing. request_id is the caller's
     X-Request-ID (or ours): a correlation id only, never unique, since a caller who sent
     one id with many requests would otherwise be billed for one (issue 18, finding 1).
     """
 
+    # Partitioned by month of occurred_at (migration 0004, metering/pipeline/partitions.py): a
+    # partitioned table's unique keys must hold the partition key. A replayed event keeps its time.
+    pk = models.CompositePrimaryKey("event_id", "meter", "occurred_at")
     event_id = models.CharField(max_length=64)
     request_id = models.CharField(max_length=128)
     key_id = models.CharField(max_length=16, blank=True)
@@ -46,7 +49,6 @@ class UsageEvent(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event_id", "meter"], name="usage_event_once")]
         indexes = [models.Index(fields=["meter", "occurred_at"])]
 
     def __str__(self) -> str:

@@ -36,7 +36,8 @@ from core.redis import get_redis
 from metering import redis_keys
 from metering.metrics import USAGE_DRAIN_LAG, USAGE_EVENTS_INGESTED
 from metering.models import UsageEvent
-from metering.pipeline import events
+from metering.pipeline import events, partitions
+from metering.pipeline.partitions import partitions_ensure
 from metering.pipeline.spool import replay_spool, spool_settle
 from tenants.models import Workspace
 
@@ -76,7 +77,7 @@ _COPY = f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN"
 # rowcount is what was stored: a row whose (event_id, meter) is already there (a replay) is
 # skipped, not counted.
 _INSERT = (f'INSERT INTO "{UsageEvent._meta.db_table}" ({", ".join(_COLUMNS)}) '  # noqa: S608 - constants only
-           f'SELECT {", ".join(_COLUMNS)} FROM {_STAGING} ON CONFLICT (event_id, meter) DO NOTHING')
+           f'SELECT {", ".join(_COLUMNS)} FROM {_STAGING} ON CONFLICT (event_id, meter, occurred_at) DO NOTHING')
 
 
 def usage_events_store(*, schema_name: str, rows: list[tuple]) -> int:
@@ -87,6 +88,7 @@ def usage_events_store(*, schema_name: str, rows: list[tuple]) -> int:
     if not rows:
         return 0
     with schema_context(schema_name), transaction.atomic(), connection.cursor() as cursor:
+        partitions_ensure(schema_name=schema_name, months={partitions.month_of(row[7]) for row in rows})
         cursor.execute(_STAGE)
         with cursor.copy(_COPY) as copy:
             for row in rows:

@@ -1,0 +1,109 @@
+"""The raw usage table's monthly partitions: made ahead and on demand, dropped whole on retention."""
+
+import importlib
+from datetime import UTC, date, datetime
+
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from metering.models import UsageEvent
+from metering.pipeline.drain import usage_events_store
+from metering.pipeline.partitions import TABLE, partition_name, partitions_list, partitions_maintain
+
+# A time no template or test made partitions for.
+NOW = datetime(2030, 6, 15, 12, tzinfo=UTC)
+
+
+def row(event_id: str, at: datetime) -> tuple:
+    return (event_id, event_id, "", "/api/v1/analyze", "requests", 1, "admitted", at)
+
+
+def request_ids(workspace) -> list[str]:
+    with schema_context(workspace.schema_name):
+        return sorted(UsageEvent.objects.filter(occurred_at__year=2030).values_list("request_id", flat=True))
+
+
+def table_exists(workspace, name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f'"{workspace.schema_name}"."{name}"'])
+        return cursor.fetchone()[0] is not None
+
+
+def test_new_workspace_has_this_and_next_month_partitioned(workspace):
+    # given a workspace (cloned from the template), then its raw table is partitioned by month
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = %s AND c.relname = %s", [workspace.schema_name, TABLE])
+        assert cursor.fetchone()[0] == "p"
+    now = datetime.now(tz=UTC)
+    this_month = date(now.year, now.month, 1)
+    assert this_month in partitions_list(schema_name=workspace.schema_name)
+
+
+def test_usage_events_store_makes_the_partition_of_a_month_that_has_none(workspace):
+    # given events in months no partition exists for yet (a late spool replay, a clock ahead)
+    rows = [row("e-jan", datetime(2030, 1, 31, 23, 59, 59, tzinfo=UTC)), row("e-feb", datetime(2030, 2, 1, tzinfo=UTC))]
+    # when they are stored, then each lands in its month's partition, and a replay adds nothing
+    assert usage_events_store(schema_name=workspace.schema_name, rows=rows) == 2
+    assert usage_events_store(schema_name=workspace.schema_name, rows=rows) == 0
+    assert {date(2030, 1, 1), date(2030, 2, 1)} <= set(partitions_list(schema_name=workspace.schema_name))
+    with schema_context(workspace.schema_name), connection.cursor() as cursor:
+        cursor.execute(f'SELECT event_id FROM "{partition_name(date(2030, 2, 1))}"')  # noqa: S608 - constant
+        assert cursor.fetchall() == [("e-feb",)]
+
+
+def test_partitions_maintain_drops_whole_months_past_retention_and_keeps_the_rest(workspace):
+    # given events in March, April, May and June 2030
+    months = {"mar": datetime(2030, 3, 10, tzinfo=UTC), "apr": datetime(2030, 4, 30, 23, tzinfo=UTC),
+              "may": datetime(2030, 5, 1, tzinfo=UTC), "jun": datetime(2030, 6, 15, tzinfo=UTC)}
+    usage_events_store(schema_name=workspace.schema_name, rows=[row(k, at) for k, at in months.items()])
+    # when the maintenance runs on 15 June with 30 days' retention (cutoff 16 May)
+    dropped = partitions_maintain(schema_name=workspace.schema_name, now=NOW, retention_days=30)
+    # then March and April (ended before the cutoff) are gone, tables and all; May (ends 1 June)
+    # and June stay, and July is made ahead
+    assert [m for m in dropped if m.year == 2030] == [date(2030, 3, 1), date(2030, 4, 1)]
+    assert not table_exists(workspace, partition_name(date(2030, 3, 1)))
+    assert request_ids(workspace) == ["jun", "may"]
+    assert [m for m in partitions_list(schema_name=workspace.schema_name) if m.year == 2030] == [
+        date(2030, 5, 1), date(2030, 6, 1), date(2030, 7, 1)]
+
+
+def test_partitions_maintain_keeps_everything_within_retention(workspace, settings):
+    # given a long retention setting and events in April and June 2030
+    settings.USAGE_RAW_RETENTION_DAYS = 90
+    usage_events_store(schema_name=workspace.schema_name, rows=[row("apr", datetime(2030, 4, 2, tzinfo=UTC)),
+                                                                 row("jun", datetime(2030, 6, 2, tzinfo=UTC))])
+    # when the maintenance runs, then nothing of 2030 is dropped
+    dropped = partitions_maintain(schema_name=workspace.schema_name, now=NOW)
+    assert [m for m in dropped if m.year == 2030] == []
+    assert request_ids(workspace) == ["apr", "jun"]
+
+
+def test_migration_0004_moves_existing_rows_into_monthly_partitions():
+    # given the unpartitioned table of migration 0003, with rows over two months, in a scratch schema
+    migration = importlib.import_module("metering.migrations.0004_usageevent_monthly_partitions")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA scratch_0004; SET search_path TO scratch_0004")
+        cursor.execute(
+            f'CREATE TABLE "{TABLE}" ("id" bigint NOT NULL PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY, '
+            '"request_id" varchar(128) NOT NULL, "key_id" varchar(16) NOT NULL, "endpoint" varchar(200) NOT NULL, '
+            '"meter" varchar(64) NOT NULL, "units" bigint NOT NULL, "status" varchar(16) NOT NULL, '
+            '"occurred_at" timestamp with time zone NOT NULL, "event_id" varchar(64) NOT NULL, '
+            'CONSTRAINT "usage_event_once" UNIQUE ("event_id", "meter")); '
+            f'CREATE INDEX "metering_usageevent_occurred_at_9796f305" ON "{TABLE}" ("occurred_at"); '
+            f'CREATE INDEX "metering_us_meter_555ca6_idx" ON "{TABLE}" ("meter", "occurred_at")')
+        cursor.execute(f"INSERT INTO {TABLE} (request_id, key_id, endpoint, meter, units, status, occurred_at, "  # noqa: S608
+                       "event_id) VALUES ('a', '', '/x', 'requests', 1, 'admitted', '2025-01-31 23:30:00+00', 'legacy-1'), "
+                       "('b', '', '/x', 'requests', 1, 'admitted', '2025-03-01 00:00:00+00', 'legacy-2')")
+        # when the migration's SQL runs there
+        cursor.execute(migration.FORWARD)
+        # then every row is kept, each in its month, with a partition for every month between
+        cursor.execute(f"SELECT tableoid::regclass::text, event_id FROM {TABLE} ORDER BY event_id")  # noqa: S608
+        rows = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                       "WHERE c.relkind = 'r' AND c.relname LIKE %s AND c.relnamespace = 'scratch_0004'::regnamespace",
+                       [f"{TABLE}_p2025%"])
+        months_2025 = cursor.fetchone()[0]
+        cursor.execute("SET search_path TO public")
+    assert rows == [(f"{TABLE}_p202501", "legacy-1"), (f"{TABLE}_p202503", "legacy-2")]
+    assert months_2025 == 12  # January 2025 through now and the next month: at least all of 2025

@@ -4,7 +4,9 @@
 but each is used in one only:
 - public: Policy (the hot path's limits per workspace), SpooledEvent (fail-open
   spool), CreditTopUp (ledger of bought credits);
-- each workspace schema: UsageEvent (raw admitted usage, drained from Redis).
+- each workspace schema: UsageEvent (raw admitted usage, drained from Redis), UsageHourly
+  (its rollups, recomputable from it);
+- public: UsageDaily (each workspace's daily totals per meter, for billing and the platform).
 Selectors and services pin the schema explicitly (metering.selectors.public_schema).
 """
 
@@ -53,6 +55,49 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.meter}+{self.units} ({self.request_id})"
+
+
+class UsageHourly(models.Model):
+    """One hour's usage of one key, endpoint, meter and status class (workspace schema).
+
+    Derived, never edited: recomputed from UsageEvent for every hour a drained batch touched
+    (metering/pipeline/rollups.py), so a late event corrects its hour and a recompute of any
+    range gives the same rows. Kept after the raw events' retention.
+    """
+
+    hour = models.DateTimeField()
+    key_id = models.CharField(max_length=16, blank=True)
+    endpoint = models.CharField(max_length=200)
+    meter = models.CharField(max_length=64)
+    status_class = models.CharField(max_length=16)  # "2xx", "4xx", "5xx", or the raw status ("admitted")
+    events = models.BigIntegerField()
+    units = models.BigIntegerField()
+    errors = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "key_id", "endpoint", "meter", "status_class"],
+                                               name="usage_hourly_once")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.meter}: {self.units}"
+
+
+class UsageDaily(models.Model):
+    """A workspace's usage of one meter on one UTC day (public schema): the sum of its hourly
+    rollups, recomputed with them. What billing rates and the platform overview read."""
+
+    workspace_id = models.BigIntegerField()
+    day = models.DateField()
+    meter = models.CharField(max_length=64)
+    events = models.BigIntegerField()
+    units = models.BigIntegerField()
+    errors = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace_id", "day", "meter"], name="usage_daily_once")]
+
+    def __str__(self) -> str:
+        return f"workspace {self.workspace_id} {self.day} {self.meter}: {self.units}"
 
 
 class SpooledEvent(models.Model):

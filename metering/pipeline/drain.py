@@ -36,7 +36,7 @@ from core.redis import get_redis
 from metering import redis_keys
 from metering.metrics import USAGE_DRAIN_LAG, USAGE_EVENTS_INGESTED
 from metering.models import UsageEvent
-from metering.pipeline import events, partitions
+from metering.pipeline import events, partitions, rollups
 from metering.pipeline.partitions import partitions_ensure
 from metering.pipeline.spool import replay_spool, spool_settle
 from tenants.models import Workspace
@@ -74,27 +74,33 @@ _STAGE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (event_id varchar(64
           "key_id varchar(16), endpoint varchar(200), meter varchar(64), units bigint, status varchar(16), "
           f"occurred_at timestamptz) ON COMMIT DELETE ROWS; TRUNCATE {_STAGING}")
 _COPY = f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN"
-# rowcount is what was stored: a row whose (event_id, meter) is already there (a replay) is
-# skipped, not counted.
-_INSERT = (f'INSERT INTO "{UsageEvent._meta.db_table}" ({", ".join(_COLUMNS)}) '  # noqa: S608 - constants only
-           f'SELECT {", ".join(_COLUMNS)} FROM {_STAGING} ON CONFLICT (event_id, meter, occurred_at) DO NOTHING')
+# What was stored, by UTC hour: a row whose (event_id, meter, occurred_at) is already there
+# (a replay) is skipped, neither counted nor recomputed.
+_INSERT = (f'WITH stored AS (INSERT INTO "{UsageEvent._meta.db_table}" ({", ".join(_COLUMNS)}) '  # noqa: S608 - constants only
+           f'SELECT {", ".join(_COLUMNS)} FROM {_STAGING} ON CONFLICT (event_id, meter, occurred_at) DO NOTHING '
+           "RETURNING occurred_at) SELECT date_trunc('hour', occurred_at, 'UTC'), count(*) FROM stored GROUP BY 1")
 
 
-def usage_events_store(*, schema_name: str, rows: list[tuple]) -> int:
-    """Insert usage rows (see _rows) into the workspace's schema; returns how many were new.
+def usage_events_store(*, workspace_id: int, schema_name: str, rows: list[tuple]) -> int:
+    """Insert usage rows (see _rows) into the workspace's schema and recompute the hourly
+    rollups (and daily totals) of the hours that got new rows, in one transaction; returns
+    how many rows were new.
 
-    Idempotent: an event already stored (same event_id and meter) adds nothing.
+    Idempotent: an event already stored (same event_id, meter and time) adds nothing.
     """
     if not rows:
         return 0
     with schema_context(schema_name), transaction.atomic(), connection.cursor() as cursor:
+        rollups.lock_workspace(workspace_id=workspace_id)  # before the insert: see rollups.py
         partitions_ensure(schema_name=schema_name, months={partitions.month_of(row[7]) for row in rows})
         cursor.execute(_STAGE)
         with cursor.copy(_COPY) as copy:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(_INSERT)
-        return cursor.rowcount
+        stored = cursor.fetchall()
+        rollups.rollup_hours(workspace_id=workspace_id, schema_name=schema_name, hours=[hour for hour, _ in stored])
+        return sum(count for _, count in stored)
 
 
 def _ensure_group(client: redis.Redis, stream: str) -> None:
@@ -180,7 +186,7 @@ def drain_workspace(*, workspace_id: int, schema_name: str, consumer: str | None
         rows = [row for entry_id, fields in entries if fields for row in _rows(entry_id, fields)]
         oldest_ms = int(entries[0][0].decode().split("-")[0])
         lag = max(lag, time.time() - oldest_ms / 1000)
-        new = usage_events_store(schema_name=schema_name, rows=rows)
+        new = usage_events_store(workspace_id=workspace_id, schema_name=schema_name, rows=rows)
         _ack(client, stream, [entry_id for entry_id, _ in entries])
         USAGE_EVENTS_INGESTED.inc(new)  # stored, not read: a replayed entry is not ingested twice
         stored += new

@@ -18,6 +18,10 @@ def row(event_id: str, at: datetime) -> tuple:
     return (event_id, event_id, "", "/api/v1/analyze", "requests", 1, "admitted", at)
 
 
+def store(workspace, rows) -> int:
+    return usage_events_store(workspace_id=workspace.pk, schema_name=workspace.schema_name, rows=rows)
+
+
 def request_ids(workspace) -> list[str]:
     with schema_context(workspace.schema_name):
         return sorted(UsageEvent.objects.filter(occurred_at__year=2030).values_list("request_id", flat=True))
@@ -44,8 +48,8 @@ def test_usage_events_store_makes_the_partition_of_a_month_that_has_none(workspa
     # given events in months no partition exists for yet (a late spool replay, a clock ahead)
     rows = [row("e-jan", datetime(2030, 1, 31, 23, 59, 59, tzinfo=UTC)), row("e-feb", datetime(2030, 2, 1, tzinfo=UTC))]
     # when they are stored, then each lands in its month's partition, and a replay adds nothing
-    assert usage_events_store(schema_name=workspace.schema_name, rows=rows) == 2
-    assert usage_events_store(schema_name=workspace.schema_name, rows=rows) == 0
+    assert store(workspace, rows) == 2
+    assert store(workspace, rows) == 0
     assert {date(2030, 1, 1), date(2030, 2, 1)} <= set(partitions_list(schema_name=workspace.schema_name))
     with schema_context(workspace.schema_name), connection.cursor() as cursor:
         cursor.execute(f'SELECT event_id FROM "{partition_name(date(2030, 2, 1))}"')  # noqa: S608 - constant
@@ -56,7 +60,7 @@ def test_partitions_maintain_drops_whole_months_past_retention_and_keeps_the_res
     # given events in March, April, May and June 2030
     months = {"mar": datetime(2030, 3, 10, tzinfo=UTC), "apr": datetime(2030, 4, 30, 23, tzinfo=UTC),
               "may": datetime(2030, 5, 1, tzinfo=UTC), "jun": datetime(2030, 6, 15, tzinfo=UTC)}
-    usage_events_store(schema_name=workspace.schema_name, rows=[row(k, at) for k, at in months.items()])
+    store(workspace, [row(k, at) for k, at in months.items()])
     # when the maintenance runs on 15 June with 30 days' retention (cutoff 16 May)
     dropped = partitions_maintain(schema_name=workspace.schema_name, now=NOW, retention_days=30)
     # then March and April (ended before the cutoff) are gone, tables and all; May (ends 1 June)
@@ -71,8 +75,7 @@ def test_partitions_maintain_drops_whole_months_past_retention_and_keeps_the_res
 def test_partitions_maintain_keeps_everything_within_retention(workspace, settings):
     # given a long retention setting and events in April and June 2030
     settings.USAGE_RAW_RETENTION_DAYS = 90
-    usage_events_store(schema_name=workspace.schema_name, rows=[row("apr", datetime(2030, 4, 2, tzinfo=UTC)),
-                                                                 row("jun", datetime(2030, 6, 2, tzinfo=UTC))])
+    store(workspace, [row("apr", datetime(2030, 4, 2, tzinfo=UTC)), row("jun", datetime(2030, 6, 2, tzinfo=UTC))])
     # when the maintenance runs, then nothing of 2030 is dropped
     dropped = partitions_maintain(schema_name=workspace.schema_name, now=NOW)
     assert [m for m in dropped if m.year == 2030] == []

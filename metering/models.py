@@ -6,7 +6,8 @@ but each is used in one only:
   spool), CreditTopUp (ledger of bought credits);
 - each workspace schema: UsageEvent (raw admitted usage, drained from Redis), UsageHourly
   (its rollups, recomputable from it);
-- public: UsageDaily (each workspace's daily totals per meter, for billing and the platform).
+- public: UsageDaily (each workspace's daily totals per meter, for billing and the platform),
+  UsageReconciliation (admitted = stored = rolled up, per workspace and hour).
 Selectors and services pin the schema explicitly (metering.selectors.public_schema).
 """
 
@@ -98,6 +99,29 @@ class UsageDaily(models.Model):
 
     def __str__(self) -> str:
         return f"workspace {self.workspace_id} {self.day} {self.meter}: {self.units}"
+
+
+class UsageReconciliation(models.Model):
+    """One workspace's hour checked: requests admitted in Redis (the hour's quota counter) =
+    stored (raw events) = rolled up (public schema; metering/pipeline/reconcile.py)."""
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        MISMATCH = "mismatch"
+
+    workspace_id = models.BigIntegerField()
+    hour = models.DateTimeField()
+    admitted = models.BigIntegerField()
+    stored = models.BigIntegerField()
+    rolled_up = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace_id", "hour"], name="usage_reconciled_once")]
+
+    def __str__(self) -> str:
+        return f"workspace {self.workspace_id} {self.hour:%Y-%m-%d %H}h: {self.status}"
 
 
 class SpooledEvent(models.Model):

@@ -56,6 +56,19 @@ def quota_pattern(workspace_id: int, meter: str, window: str) -> str:
     return f"{tag(workspace_id)}:q:{meter}:{window}:*"
 
 
+def quota_pattern_all_workspaces(meter: str, window: str, start: int) -> str:
+    """One calendar window's counter of a meter in every workspace (SCAN pattern)."""
+    return f"{{ws:*}}:q:{meter}:{window}:{start}"
+
+
+def workspace_of(key: str) -> int | None:
+    """The workspace id in the hash tag a key starts with, None for any other key."""
+    if not key.startswith("{ws:") or "}" not in key:
+        return None
+    number = key[4:key.index("}")]
+    return int(number) if number.isdigit() else None
+
+
 def credits(workspace_id: int, meter: str, month_start: int) -> str:
     return f"{tag(workspace_id)}:cr:{meter}:{month_start}"
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.selectors import owner_emails
 from auditing.services import record
-from metering.pipeline import drain, partitions
+from metering.pipeline import drain, partitions, reconcile
 from tenants.models import Workspace
 from tenants.selectors import workspace_url
 
@@ -24,6 +24,12 @@ def drain_usage() -> int:
 def maintain_usage_partitions() -> int:
     """Next month's raw-usage partitions made ahead, months past retention dropped."""
     return partitions.partitions_maintain_all(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def reconcile_usage() -> int:
+    """Reconcile the last finished hour; returns how many workspace-hours disagree."""
+    return sum(1 for r in reconcile.usage_reconcile() if r.flagged)
 
 
 @shared_task(ignore_result=True)

@@ -22,7 +22,7 @@ ACTIONS = frozenset({
     "key_created", "key_revoked", "key_rotated", "rate_limit_exceeded", "quota_warning", "plan_changed",
     "subscription_canceled", "payment_succeeded", "payment_failed", "branding_updated", "domain_added",
     "domain_verified", "workspace_created", "workspace_suspended", "workspace_reactivated", "data_exported",
-    "backup_completed", "backup_failed", "credits_topped_up", "user_erased", "limits_changed",
+    "backup_completed", "backup_failed", "credits_topped_up", "user_erased", "limits_changed", "usage_mismatch",
 })
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 

@@ -114,13 +114,9 @@ def _ensure_group(client: redis.Redis, stream: str) -> None:
 
 
 def _read(reply: Any) -> list[Entry]:
-    """The entries of an XREADGROUP reply for one stream (redis-py: [[stream, entries]], or
-    a dict under RESP3)."""
-    if not reply:
-        return []
-    if isinstance(reply, dict):
-        return list(next(iter(reply.values()))[0])
-    return list(reply[0][1])
+    """The entries of an XREADGROUP reply for one stream (RESP2, as core.redis connects:
+    [[stream, entries]])."""
+    return list(reply[0][1]) if reply else []
 
 
 def _batches(client: redis.Redis, stream: str, consumer: str, *, claim_idle_ms: int, count: int) -> Iterator[list[Entry]]:

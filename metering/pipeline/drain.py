@@ -30,6 +30,7 @@ from typing import Any
 
 import redis
 from django.db import connection, transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from core.redis import get_redis
@@ -74,11 +75,14 @@ _STAGE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (event_id varchar(64
           "key_id varchar(16), endpoint varchar(200), meter varchar(64), units bigint, status varchar(16), "
           f"occurred_at timestamptz) ON COMMIT DELETE ROWS; TRUNCATE {_STAGING}")
 _COPY = f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN"
-# What was stored, by UTC hour: a row whose (event_id, meter, occurred_at) is already there
-# (a replay) is skipped, neither counted nor recomputed.
+# What was stored, grouped as rollup rows (hour, key_id, endpoint, meter, status_class, events,
+# units, errors): a row whose (event_id, meter, occurred_at) is already there (a replay) is
+# skipped, neither counted nor rolled up.
 _INSERT = (f'WITH stored AS (INSERT INTO "{UsageEvent._meta.db_table}" ({", ".join(_COLUMNS)}) '  # noqa: S608 - constants only
            f'SELECT {", ".join(_COLUMNS)} FROM {_STAGING} ON CONFLICT (event_id, meter, occurred_at) DO NOTHING '
-           "RETURNING occurred_at) SELECT date_trunc('hour', occurred_at, 'UTC'), count(*) FROM stored GROUP BY 1")
+           "RETURNING key_id, endpoint, meter, units, status, occurred_at) "
+           f"SELECT date_trunc('hour', occurred_at, 'UTC'), key_id, endpoint, meter, {rollups.CLASS}, count(*), "
+           f"sum(units), {rollups.ERRORS} FROM stored GROUP BY 1, 2, 3, 4, 5")
 
 
 def usage_events_store(*, workspace_id: int, schema_name: str, rows: list[tuple]) -> int:
@@ -98,9 +102,14 @@ def usage_events_store(*, workspace_id: int, schema_name: str, rows: list[tuple]
             for row in rows:
                 copy.write_row(row)
         cursor.execute(_INSERT)
-        stored = cursor.fetchall()
-        rollups.rollup_hours(workspace_id=workspace_id, schema_name=schema_name, hours=[hour for hour, _ in stored])
-        return sum(count for _, count in stored)
+        groups = cursor.fetchall()
+        # Hours whose raw events are kept are recomputed whole; older ones (raw dropped on
+        # retention) get the late events added: a recompute would keep only those.
+        kept = partitions.kept_from(timezone.now())
+        rollups.rollup_hours(workspace_id=workspace_id, schema_name=schema_name,
+                             hours=[g[0] for g in groups if g[0] >= kept])
+        rollups.rollup_add(workspace_id=workspace_id, schema_name=schema_name, groups=[g for g in groups if g[0] < kept])
+        return sum(g[5] for g in groups)
 
 
 def _ensure_group(client: redis.Redis, stream: str) -> None:

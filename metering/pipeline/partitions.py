@@ -44,6 +44,14 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
+def kept_from(now: datetime, retention_days: int | None = None) -> datetime:
+    """The start of the oldest month partitions_maintain keeps at `now`: raw events before it
+    are dropped (or about to be)."""
+    days = settings.USAGE_RAW_RETENTION_DAYS if retention_days is None else retention_days
+    month = month_of(now - timedelta(days=days))
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
 def partition_name(month: date) -> str:
     return f"{TABLE}_p{month:%Y%m}"
 
@@ -79,13 +87,11 @@ def partitions_list(*, schema_name: str) -> list[date]:
 def partitions_maintain(*, schema_name: str, now: datetime, retention_days: int | None = None) -> list[date]:
     """Make the current and next month's partitions and drop every month whose end is more
     than the retention (USAGE_RAW_RETENTION_DAYS) ago. Returns the months dropped."""
-    days = settings.USAGE_RAW_RETENTION_DAYS if retention_days is None else retention_days
-    cutoff = now - timedelta(days=days)
     current = month_of(now)
     with schema_context(schema_name), transaction.atomic(), connection.cursor() as cursor:
         partitions_ensure(schema_name=schema_name, months=[current, next_month(current)])
-        dropped = [m for m in partitions_list(schema_name=schema_name)
-                   if datetime(next_month(m).year, next_month(m).month, 1, tzinfo=UTC) <= cutoff]
+        kept = kept_from(now, retention_days).date()
+        dropped = [m for m in partitions_list(schema_name=schema_name) if m < kept]
         for month in dropped:
             cursor.execute(f'DROP TABLE "{partition_name(month)}"')
         transaction.on_commit(lambda: _known.difference_update((schema_name, m) for m in dropped))

@@ -160,3 +160,24 @@ def test_rollup_command_refuses_bad_ranges_and_changes_nothing(workspace, args, 
     with pytest.raises(CommandError, match=message):
         call_command("rollup", **args)
     assert (hourly(workspace), daily(workspace)) == before
+
+
+def test_usage_events_store_adds_an_event_older_than_retention_to_its_kept_rollup(workspace):
+    # given an hour long past the raw events' retention: its rollups kept, its raw events dropped
+    old = datetime(2025, 1, 10, 10, tzinfo=UTC)
+    with schema_context(workspace.schema_name):
+        UsageHourly.objects.create(hour=old, key_id="k1", endpoint="/api/v1/analyze", meter="requests",
+                                   status_class="admitted", events=7, units=7, errors=0)
+    with schema_context("public"):
+        UsageDaily.objects.create(workspace_id=workspace.pk, day=old.date(), meter="requests", events=7, units=7,
+                                  errors=0)
+    # when an event of that hour arrives that late (a drain catching up after a long outage)
+    assert store(workspace, [row("very-late", old + timedelta(minutes=5))]) == 1
+    # then it is added to what the rollups had, not recomputed from the one raw event left
+    assert hourly_rows(schema_name=workspace.schema_name, start=old, end=old + timedelta(hours=1)) == [
+        (old, "k1", "/api/v1/analyze", "requests", "admitted", 8, 8, 0)]
+    assert daily_rows(workspace_id=workspace.pk, start=old.date(), end=old.date() + timedelta(days=1)) == [
+        (old.date(), "requests", 8, 8, 0)]
+    # and a recompute of that range is refused, though the late event gave its month a partition again
+    with pytest.raises(CommandError, match="--from: Raw events are kept from"):
+        call_command("rollup", workspace=workspace.slug, start="2025-01-10", end="2025-01-11")

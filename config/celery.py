@@ -17,6 +17,10 @@ app.autodiscover_tasks()
 # minute (apikeys/last_used.py); a Celery worker holds none to flush.
 app.conf.beat_schedule = {
     "metering-drain-usage": {"task": "metering.tasks.drain_usage", "schedule": 5.0},
+    # Every 5 min: an hour's requests counter, read by the check, expires an hour after it ends.
+    "metering-reconcile-usage": {"task": "metering.tasks.reconcile_usage", "schedule": 300.0},
+    "metering-usage-partitions": {"task": "metering.tasks.maintain_usage_partitions",
+                                  "schedule": crontab(hour=0, minute=20)},
     "tenants-backup-nightly": {"task": "core.tasks.backup_nightly", "schedule": crontab(hour=2, minute=30)},
     "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
 }

@@ -20,3 +20,7 @@ METERING_FAIL_OPEN = Counter(
     "tollgate_metering_fail_open_total",
     "Metered requests admitted without Redis (METERING_FAIL_MODE=open).",
 )
+USAGE_RECONCILE_MISMATCH = Counter(
+    "tollgate_usage_reconcile_mismatches_total",
+    "Workspace-hours whose requests admitted in Redis, stored and rolled up disagree (counted when first found).",
+)

@@ -4,7 +4,10 @@
 but each is used in one only:
 - public: Policy (the hot path's limits per workspace), SpooledEvent (fail-open
   spool), CreditTopUp (ledger of bought credits);
-- each workspace schema: UsageEvent (raw admitted usage, drained from Redis).
+- each workspace schema: UsageEvent (raw admitted usage, drained from Redis), UsageHourly
+  (its rollups, recomputable from it);
+- public: UsageDaily (each workspace's daily totals per meter, for billing and the platform),
+  UsageReconciliation (admitted = stored = rolled up, per workspace and hour).
 Selectors and services pin the schema explicitly (metering.selectors.public_schema).
 """
 
@@ -31,11 +34,14 @@ class UsageEvent(models.Model):
 
     event_id is the event's identity, made by the server: the Redis stream entry id the
     metering check's XADD gave it, or the id a fail-open spool gave it (metering.services).
-    event_id+meter make a replayed batch add nothing. request_id is the caller's
+    (event_id, meter, occurred_at), the primary key, makes a replayed batch add nothing. request_id is the caller's
     X-Request-ID (or ours): a correlation id only, never unique, since a caller who sent
     one id with many requests would otherwise be billed for one (issue 18, finding 1).
     """
 
+    # Partitioned by month of occurred_at (migration 0004, metering/pipeline/partitions.py): a
+    # partitioned table's unique keys must hold the partition key. A replayed event keeps its time.
+    pk = models.CompositePrimaryKey("event_id", "meter", "occurred_at")
     event_id = models.CharField(max_length=64)
     request_id = models.CharField(max_length=128)
     key_id = models.CharField(max_length=16, blank=True)
@@ -46,11 +52,76 @@ class UsageEvent(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event_id", "meter"], name="usage_event_once")]
         indexes = [models.Index(fields=["meter", "occurred_at"])]
 
     def __str__(self) -> str:
         return f"{self.meter}+{self.units} ({self.request_id})"
+
+
+class UsageHourly(models.Model):
+    """One hour's usage of one key, endpoint, meter and status class (workspace schema).
+
+    Derived, never edited: recomputed from UsageEvent for every hour a drained batch touched
+    (metering/pipeline/rollups.py), so a late event corrects its hour and a recompute of any
+    range gives the same rows. Kept after the raw events' retention.
+    """
+
+    hour = models.DateTimeField()
+    key_id = models.CharField(max_length=16, blank=True)
+    endpoint = models.CharField(max_length=200)
+    meter = models.CharField(max_length=64)
+    status_class = models.CharField(max_length=16)  # "2xx", "4xx", "5xx", or the raw status ("admitted")
+    events = models.BigIntegerField()
+    units = models.BigIntegerField()
+    errors = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "key_id", "endpoint", "meter", "status_class"],
+                                               name="usage_hourly_once")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.meter}: {self.units}"
+
+
+class UsageDaily(models.Model):
+    """A workspace's usage of one meter on one UTC day (public schema): the sum of its hourly
+    rollups, recomputed with them. What billing rates and the platform overview read."""
+
+    workspace_id = models.BigIntegerField()
+    day = models.DateField()
+    meter = models.CharField(max_length=64)
+    events = models.BigIntegerField()
+    units = models.BigIntegerField()
+    errors = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace_id", "day", "meter"], name="usage_daily_once")]
+
+    def __str__(self) -> str:
+        return f"workspace {self.workspace_id} {self.day} {self.meter}: {self.units}"
+
+
+class UsageReconciliation(models.Model):
+    """One workspace's hour checked: requests admitted in Redis (the hour's quota counter) =
+    stored (raw events) = rolled up (public schema; metering/pipeline/reconcile.py)."""
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        MISMATCH = "mismatch"
+
+    workspace_id = models.BigIntegerField()
+    hour = models.DateTimeField()
+    admitted = models.BigIntegerField()
+    stored = models.BigIntegerField()
+    rolled_up = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace_id", "hour"], name="usage_reconciled_once")]
+
+    def __str__(self) -> str:
+        return f"workspace {self.workspace_id} {self.hour:%Y-%m-%d %H}h: {self.status}"
 
 
 class SpooledEvent(models.Model):

@@ -23,6 +23,20 @@ def usage_stream(workspace_id: int) -> str:
     return f"{tag(workspace_id)}:usage"
 
 
+def usage_stream_pattern() -> str:
+    """Every workspace's usage stream (SCAN pattern; braces are literal in Redis globs)."""
+    return "{ws:*}:usage"
+
+
+def workspace_of_usage_stream(key: str) -> int | None:
+    """The workspace id in a usage stream's name, None for any other key."""
+    prefix, suffix = "{ws:", "}:usage"
+    if not (key.startswith(prefix) and key.endswith(suffix)):
+        return None
+    number = key[len(prefix):-len(suffix)]
+    return int(number) if number.isdigit() else None
+
+
 def refusals(workspace_id: int, at: float) -> str:
     """Refusal counts (and first-refusal markers) of a workspace for the calendar month of `at`."""
     return f"{tag(workspace_id)}:refusals:{windows.bounds('month', at)[0]}"
@@ -40,6 +54,19 @@ def quota(workspace_id: int, meter: str, window: str, start: int) -> str:
 def quota_pattern(workspace_id: int, meter: str, window: str) -> str:
     """Every calendar window's counter of a meter (SCAN pattern)."""
     return f"{tag(workspace_id)}:q:{meter}:{window}:*"
+
+
+def quota_pattern_all_workspaces(meter: str, window: str, start: int) -> str:
+    """One calendar window's counter of a meter in every workspace (SCAN pattern)."""
+    return f"{{ws:*}}:q:{meter}:{window}:{start}"
+
+
+def workspace_of(key: str) -> int | None:
+    """The workspace id in the hash tag a key starts with, None for any other key."""
+    if not key.startswith("{ws:") or "}" not in key:
+        return None
+    number = key[4:key.index("}")]
+    return int(number) if number.isdigit() else None
 
 
 def credits(workspace_id: int, meter: str, month_start: int) -> str:

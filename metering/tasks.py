@@ -4,10 +4,11 @@ import logging
 
 from celery import shared_task
 from django.core.mail import send_mail
+from django.utils import timezone
 
 from accounts.selectors import owner_emails
 from auditing.services import record
-from metering.pipeline import drain
+from metering.pipeline import drain, partitions, reconcile
 from tenants.models import Workspace
 from tenants.selectors import workspace_url
 
@@ -17,6 +18,18 @@ logger = logging.getLogger(__name__)
 @shared_task(ignore_result=True)
 def drain_usage() -> int:
     return drain.drain_all()
+
+
+@shared_task(ignore_result=True)
+def maintain_usage_partitions() -> int:
+    """Next month's raw-usage partitions made ahead, months past retention dropped."""
+    return partitions.partitions_maintain_all(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def reconcile_usage() -> int:
+    """Reconcile the last finished hour; returns how many workspace-hours disagree."""
+    return sum(1 for r in reconcile.usage_reconcile() if r.flagged)
 
 
 @shared_task(ignore_result=True)

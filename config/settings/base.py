@@ -245,3 +245,8 @@ if SENTRY_DSN:
 # https://django-auditlog.readthedocs.io/en/latest/usage.html#correlation-id
 AUDIT_RETENTION_DAYS = env.int("TOLLGATE_AUDIT_RETENTION_DAYS", default=365)
 AUDITLOG_CID_GETTER = "auditing.history.request_id"  # model history carries the X-Request-ID
+
+# USAGE PIPELINE (metering/pipeline/)
+# Raw usage events are kept at least this long; older months' partitions are dropped whole
+# (rollups are kept). metering/pipeline/partitions.py
+USAGE_RAW_RETENTION_DAYS = env.int("TOLLGATE_USAGE_RAW_RETENTION_DAYS", default=30)

@@ -4,7 +4,7 @@ finding 1), so the caller's X-Request-ID can't merge requests, and every replay 
 from http import HTTPStatus
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django_tenants.utils import schema_context
 from prometheus_client import REGISTRY
 
@@ -12,7 +12,8 @@ from core import redis as tenant_redis
 from core.redis import get_redis
 from metering import redis_keys
 from metering.models import SpooledEvent, UsageEvent
-from metering.pipeline.drain import drain_workspace
+from metering.pipeline import drain as drain_module
+from metering.pipeline.drain import GROUP, active_workspaces, drain_all, drain_workspace
 from metering.pipeline.spool import replay_spool
 from tests.metering.conftest import set_policy
 
@@ -127,3 +128,105 @@ def test_replay_spool_keeps_two_spooled_requests_with_one_request_id_apart(works
     assert [r for _, r, _ in rows] == ["same-client-id", "same-client-id"]
     assert len({event_id for event_id, _, _ in rows}) == 2
     assert all(event_id.startswith("spool-") for event_id, _, _ in rows)
+
+
+# ---- the consumer group: acknowledged only after the commit, claimed from a dead consumer ----
+
+def admit(api_client, api_key, *request_ids):
+    for rid in request_ids:
+        assert analyze(api_client, api_key[1], HTTP_X_REQUEST_ID=rid).status_code == HTTPStatus.OK
+
+
+def fail_inserts_of(workspace, request_id: str) -> None:
+    """A real PostgreSQL failure inside the drain's transaction, after its COPY: a trigger on
+    the usage table refuses one request's rows (rolled back with the test)."""
+    with schema_context(workspace.schema_name), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_usage() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.request_id = '{request_id}' THEN RAISE EXCEPTION 'drain killed mid-batch'; END IF; "
+            "RETURN NEW; END $$")
+        cursor.execute(f'CREATE TRIGGER refuse_usage BEFORE INSERT ON "{UsageEvent._meta.db_table}" '
+                       "FOR EACH ROW EXECUTE FUNCTION refuse_usage()")
+
+
+def heal(workspace) -> None:
+    with schema_context(workspace.schema_name), connection.cursor() as cursor:
+        cursor.execute(f'DROP TRIGGER refuse_usage ON "{UsageEvent._meta.db_table}"')
+
+
+def pending(workspace) -> dict[str, int]:
+    """Entries pending per consumer of the drain's group."""
+    return {c["name"].decode(): c["pending"] for c in get_redis().xinfo_consumers(stream(workspace), GROUP)}
+
+
+def test_drain_workspace_killed_mid_batch_leaves_the_batch_pending_and_the_next_run_stores_it_once(
+        workspace, api_key, api_client):
+    # given K admitted requests, drained two at a time, and a drain that fails inside its
+    # second batch's transaction, after the COPY, before the commit
+    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
+    admit(api_client, api_key, *[f"request-{i}" for i in range(K)])
+    fail_inserts_of(workspace, "request-3")
+    # when it runs
+    with pytest.raises(DatabaseError, match="drain killed mid-batch"):
+        drain_workspace(workspace_id=workspace.pk, schema_name=workspace.schema_name, consumer="w1", batch=2)
+    # then the first batch is stored and gone from Redis, the failed one stays pending for its consumer
+    assert sorted(r for _, r, _ in stored(workspace, "requests")) == ["request-0", "request-1"]
+    assert pending(workspace) == {"w1": 2}
+    assert get_redis().xlen(stream(workspace)) == K - 2
+    # and when the same consumer runs again, then everything is stored once: K, and Redis holds nothing
+    heal(workspace)
+    assert drain_workspace(workspace_id=workspace.pk, schema_name=workspace.schema_name, consumer="w1",
+                           batch=2)[0] == 2 * (K - 2)
+    assert sorted(r for _, r, _ in stored(workspace, "requests")) == [f"request-{i}" for i in range(K)]
+    assert not get_redis().exists(stream(workspace))
+
+
+def test_drain_workspace_claims_the_entries_of_a_dead_consumer_and_stores_them_once(
+        workspace, api_key, api_client, monkeypatch):
+    # given K requests whose drain committed and then died before its XACK
+    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
+    admit(api_client, api_key, *[f"request-{i}" for i in range(K)])
+
+    def die(*args, **kwargs):
+        raise SystemExit("worker killed between commit and XACK")
+
+    with monkeypatch.context() as m:
+        m.setattr(drain_module, "_ack", die)
+        with pytest.raises(SystemExit):
+            drain_workspace(workspace_id=workspace.pk, schema_name=workspace.schema_name, consumer="dead")
+    assert len(stored(workspace, "requests")) == K
+    assert pending(workspace) == {"dead": K}
+    # when another consumer runs before the dead one's entries are idle long enough, nothing moves
+    assert drain_workspace(workspace_id=workspace.pk, schema_name=workspace.schema_name, consumer="live")[0] == 0
+    assert pending(workspace)["dead"] == K
+    # and when it runs once they are (min idle 0 here), it claims them: stored already, nothing added
+    assert drain_workspace(workspace_id=workspace.pk, schema_name=workspace.schema_name, consumer="live",
+                           claim_idle_ms=0)[0] == 0
+    # then K events, none pending, the stream gone
+    assert len(stored(workspace, "requests")) == K
+    assert not get_redis().exists(stream(workspace))
+
+
+def test_drain_all_drains_only_workspaces_with_a_stream(workspace, other_workspace, api_key, api_client):
+    # given usage in one workspace, none in the other
+    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
+    admit(api_client, api_key, "request-0", "request-1")
+    # when the drain looks for work, then only that workspace has any
+    assert active_workspaces() == [(workspace.pk, workspace.schema_name)]
+    # and when it has drained, its emptied stream is gone, so the next run finds nothing to do
+    assert drain_all() == 4
+    assert active_workspaces() == []
+    assert drain_all() == 0
+
+
+def test_drain_workspace_keeps_a_stream_whose_entries_another_consumer_still_owes(workspace, api_key, api_client):
+    # given an entry read by a consumer that has not stored it yet
+    set_policy(workspace, plan="t", meters={"requests": {"hour": 100}})
+    admit(api_client, api_key, "request-0")
+    get_redis().xgroup_create(stream(workspace), GROUP, id="0")
+    get_redis().xreadgroup(GROUP, "busy", {stream(workspace): ">"})
+    # when another consumer drains the workspace
+    assert drain_workspace(workspace_id=workspace.pk, schema_name=workspace.schema_name, consumer="other")[0] == 0
+    # then the stream and the owed entry stay
+    assert pending(workspace) == {"busy": 1, "other": 0}
+    assert get_redis().xlen(stream(workspace)) == 1

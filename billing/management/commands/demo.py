@@ -21,6 +21,7 @@ from apikeys.models import ApiKey
 from apikeys.services import apikey_create
 from billing.services import catalogue_ensure, subscription_set_plan
 from metering.models import UsageEvent
+from metering.pipeline.partitions import month_of, partitions_ensure
 from tenants.selectors import workspace_get, workspace_url
 from tenants.services import workspace_create
 
@@ -89,4 +90,6 @@ class Command(BaseCommand):
                               "occurred_at": when}
                     rows.append(UsageEvent(meter="requests", units=1, **common))
                     rows.append(UsageEvent(meter="tokens", units=words, **common))
+            # The raw table is partitioned by month: 30 days back reach last month.
+            partitions_ensure(schema_name=workspace.schema_name, months={month_of(r.occurred_at) for r in rows})
             UsageEvent.objects.bulk_create(rows, batch_size=2000)

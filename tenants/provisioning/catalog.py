@@ -62,7 +62,7 @@ class _Describer:
         return self.cursor.fetchall()
 
     def unqualify(self, definition: str) -> str:
-        return definition.replace(" ON " + self.prefix, " ON ")
+        return definition.replace(" ON " + self.prefix, " ON ").replace(" ON ONLY " + self.prefix, " ON ONLY ")
 
     def describe(self) -> dict:
         relations = {

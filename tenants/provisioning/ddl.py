@@ -13,13 +13,14 @@ constraints (keys before the foreign keys that need them), indexes, triggers. Th
 before any trigger exists, so none fires on them; a foreign key made after the tables
 resolves to the new schema's table, never to public's table of the same name.
 
-What a migration of ours makes is written: ordinary and unlogged tables; columns with their
+What a migration of ours makes is written: ordinary and unlogged tables, partitioned tables
+and their partitions (the raw usage table is partitioned by month); columns with their
 types, collations, defaults, identity and generated expressions and NOT NULL (named, from
 PostgreSQL 18); sequences; primary, unique, exclusion, check and foreign key constraints;
 indexes; triggers; table and column comments; the rows and where each sequence stands.
-Anything else in the source (a view, a function, a type, a rule, a policy, inheritance,
-partitions, row security, a constraint trigger) raises Unsupported: a script that silently
-left it out would make workspaces unlike migrated ones.
+Anything else in the source (a view, a function, a type, a rule, a policy, inheritance other
+than partitions, row security, a constraint trigger) raises Unsupported: a script that
+silently left it out would make workspaces unlike migrated ones.
 """
 
 from collections import defaultdict
@@ -94,11 +95,11 @@ def _refuse_unsupported(cursor, nsp: int, schema: str) -> None:
             SELECT CASE relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
                                 WHEN 'p' THEN 'partitioned table' WHEN 'c' THEN 'composite type'
                                 ELSE 'relation of kind ' || relkind::text END AS kind, relname::text AS name
-              FROM pg_class WHERE relnamespace = %(nsp)s AND relkind NOT IN ('r', 'S', 'i')
+              FROM pg_class WHERE relnamespace = %(nsp)s AND relkind NOT IN ('r', 'S', 'i', 'p', 'I')
             UNION ALL SELECT 'table with row security', relname FROM pg_class
              WHERE relnamespace = %(nsp)s AND (relrowsecurity OR relforcerowsecurity)
-            UNION ALL SELECT 'partition or child table', c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE c.relnamespace = %(nsp)s
+            UNION ALL SELECT 'child table', c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE c.relnamespace = %(nsp)s AND NOT c.relispartition
             UNION ALL SELECT 'function', proname FROM pg_proc WHERE pronamespace = %(nsp)s
             UNION ALL SELECT 'type', t.typname FROM pg_type t WHERE t.typnamespace = %(nsp)s
                AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid)
@@ -138,27 +139,45 @@ class _Writer:
         sequences = self.sequences()
         columns, always_identity = self.columns(sequences)
         tables = self.fetch(
-            "SELECT oid, relname, relpersistence, reloptions, quote_literal(obj_description(oid, 'pg_class')) "
-            "FROM pg_class WHERE relnamespace = %(nsp)s AND relkind = 'r' ORDER BY relname"
+            "SELECT oid, relname, relpersistence, reloptions, quote_literal(obj_description(oid, 'pg_class')), "
+            "CASE WHEN relkind = 'p' THEN pg_get_partkeydef(oid) END "
+            "FROM pg_class WHERE relnamespace = %(nsp)s AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY relname"
+        )
+        # Partitions: made as PARTITION OF their parent (columns, and the parent's indexes,
+        # constraints and triggers, come from it), parents first.
+        partitions = self.fetch(
+            """
+            SELECT c.oid, c.relname, p.relname, pg_get_expr(c.relpartbound, c.oid)
+              FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid JOIN pg_class p ON p.oid = i.inhparent
+             WHERE c.relnamespace = %(nsp)s AND c.relispartition AND c.relkind IN ('r', 'p') ORDER BY c.relname
+            """
         )
         for seq in sequences.values():
             if seq["identity_of"] is None:
                 self.statements.append(f"CREATE SEQUENCE {quote_ident(seq['name'])} AS {seq['type']}{seq['options']}")
-        for oid, name, persistence, options, comment in tables:
+        for oid, name, persistence, options, comment, partition_key in tables:
             unlogged = "UNLOGGED " if persistence == "u" else ""
             body = ",\n    ".join(columns[oid])
             with_ = f" WITH ({', '.join(options)})" if options else ""
-            self.statements.append(f"CREATE {unlogged}TABLE {quote_ident(name)} (\n    {body}\n){with_}")
+            by = f" PARTITION BY {partition_key}" if partition_key else ""
+            self.statements.append(f"CREATE {unlogged}TABLE {quote_ident(name)} (\n    {body}\n){by}{with_}")
             if comment is not None:
                 self.statements.append(f"COMMENT ON TABLE {quote_ident(name)} IS {comment}")
+        for _oid, name, parent, bound in partitions:
+            self.statements.append(f"CREATE TABLE {quote_ident(name)} PARTITION OF {quote_ident(parent)} {bound}")
         self.statements.extend(self.column_comments())
         for seq in sequences.values():
             if seq["owned_by"]:
                 table, column = seq["owned_by"]
                 self.statements.append(
                     f"ALTER SEQUENCE {quote_ident(seq['name'])} OWNED BY {quote_ident(table)}.{quote_ident(column)}")
-        for oid, name, *_ in tables:
-            self.statements.extend(self.rows(oid, name, overriding=oid in always_identity))
+        # Rows where they are stored: plain tables and partitions (a partitioned parent holds none:
+        # reading it would read its partitions' rows a second time).
+        for oid, name, *rest in tables:
+            if rest[-1] is None:
+                self.statements.extend(self.rows(oid, name, overriding=oid in always_identity))
+        for oid, name, _parent, _bound in partitions:
+            self.statements.extend(self.rows(oid, name, overriding=False))
         self.statements.extend(self.sequence_positions(sequences))
         self.statements.extend(self.constraints())
         self.statements.extend(self.indexes())
@@ -222,7 +241,8 @@ class _Writer:
               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
               LEFT JOIN pg_collation co ON co.oid = a.attcollation
               LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-             WHERE c.relnamespace = %(nsp)s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE c.relnamespace = %(nsp)s AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+               AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY c.relname, a.attnum
             """
         ):
@@ -300,7 +320,7 @@ class _Writer:
                 """
                 SELECT c.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con
                   JOIN pg_class c ON c.oid = con.conrelid
-                 WHERE c.relnamespace = %(nsp)s AND con.contype NOT IN ('n', 't')
+                 WHERE c.relnamespace = %(nsp)s AND con.contype NOT IN ('n', 't') AND con.conislocal
                  ORDER BY CASE con.contype WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'x' THEN 2 WHEN 'c' THEN 3 ELSE 4 END,
                           c.relname, con.conname
                 """
@@ -316,12 +336,15 @@ class _Writer:
                    quote_ident(t.relname)
               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
               JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-             WHERE t.relnamespace = %(nsp)s AND NOT EXISTS (
+             WHERE t.relnamespace = %(nsp)s AND NOT ic.relispartition AND NOT EXISTS (
                    SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
                       AND con.contype IN ('p', 'u', 'x'))
              ORDER BY ic.relname
             """
         ):
+            # An index of a partitioned table reads "ON ONLY": made without ONLY, it is made on
+            # every partition too, as the migration made it.
+            definition = definition.replace(f" ON ONLY {qualified} USING ", f" ON {qualified} USING ", 1)
             found.append(_unqualify(definition, f" ON {qualified} USING ", f" ON {table} USING ", what=f"index {name}"))
         return found
 
@@ -332,7 +355,7 @@ class _Writer:
             SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid), t.tgenabled,
                    quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(c.relname)
               FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relnamespace = %(nsp)s AND NOT t.tgisinternal ORDER BY c.relname, t.tgname
+             WHERE c.relnamespace = %(nsp)s AND NOT t.tgisinternal AND t.tgparentid = 0 ORDER BY c.relname, t.tgname
             """
         ):
             found.append(_unqualify(definition, f" ON {qualified} ", f" ON {unqualified} ", what=f"trigger {name}"))

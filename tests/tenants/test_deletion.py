@@ -55,6 +55,14 @@ def _admin(user) -> Client:
     return client
 
 
+
+def _tables(schema: str) -> int:
+    """What the confirmation should count: the schema's tables that hold rows (partitions, not their parent)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = %s AND c.relkind = 'r'", [schema])
+        return cursor.fetchone()[0]
+
 def test_workspace_delete_drops_the_schema_and_removes_keys_domains_and_memberships(populated, other_workspace):
     # given a workspace in use, and another one
     assert _rows(populated) == {"workspace": 1, "members": 1, "keys": 1, "domains": 1, "invitations": 1}
@@ -108,7 +116,7 @@ def test_delete_workspace_command_shows_what_goes_and_deletes_only_when_confirme
     with pytest.raises(CommandError, match="Nothing deleted.*--confirm acme"):
         call_command("delete_workspace", slug="acme", stdout=out)
     # then it says what would go and keeps it all
-    assert "schema ws_acme (9 tables" in out.getvalue() and "1 api keys" in out.getvalue()
+    assert f"schema ws_acme ({_tables('ws_acme')} tables" in out.getvalue() and "1 api keys" in out.getvalue()
     assert _schema_exists("ws_acme")
 
     # when the slug is repeated wrong, then right
@@ -140,7 +148,7 @@ def test_admin_delete_asks_for_the_slug_then_deletes(populated, operator):
     assert url.encode() in admin.get(f"/admin/tenants/workspace/{populated.pk}/change/").content
     page = admin.get(url)
     assert page.status_code == HTTPStatus.OK
-    assert b"<code>ws_acme</code> (9 tables" in page.content and b"1 api keys" in page.content
+    assert f"<code>ws_acme</code> ({_tables('ws_acme')} tables".encode() in page.content and b"1 api keys" in page.content
 
     # when the operator types the wrong address
     refused = admin.post(url, {"confirm": "acme-corp"})

@@ -132,7 +132,7 @@ class Bench:
                                                "grow", "--to", str(n))
             out["setup"] = {**json.loads(stdout.strip().splitlines()[-1]), "load": load}
             # Setup wrote gigabytes at 10,000: written out now, not during the measurements.
-            self.query("CHECKPOINT")
+            self.admin("CHECKPOINT")
         _, stdout, load = self.timed(f"{self.args.creations} creations at {n}", "-m", "bench.workspaces.scale",
                                      "create", "--count", str(self.args.creations))
         out["workspace_create"] = {**json.loads(stdout.strip().splitlines()[-1]), "load": load}

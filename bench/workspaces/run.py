@@ -12,7 +12,7 @@ tenant app (bench/workspaces/settings.py). At each scale, the number of workspac
   - migrate_schemas with nothing to migrate (wall time of `manage.py migrate_schemas`);
   - the metered request: gunicorn (4 sync workers) and wrk POST /api/v1/analyze, rounds
     alternating one key (127.0.0.1) and the keys of --active-keys workspaces in turn (each on
-    its workspace's host, bench/workspaces/keys.lua), after a warm-up that fills every
+    its workspace's host, bench/status.lua with BENCH_KEYS_FILE), after a warm-up that fills every
     worker's caches; table lookups and transactions per request from pg_stat;
   - PostgreSQL's memory (PSS of the server's processes, the largest backend's private
     memory) and the catalog's size.
@@ -47,7 +47,6 @@ from bench.harness import (
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tollgate_bench_workspaces"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
-KEYS_LUA = Path(__file__).resolve().parent / "keys.lua"
 KEYS_FILE = VAR / "workspaces_keys.txt"
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -172,22 +171,22 @@ class Bench:
             log(f"metered runs start with the machine {share:.0%} busy")
             url = f"http://127.0.0.1:{server.port}/api/v1/analyze"
             one_key = KEYS_FILE.read_text().split("\n", 1)[0].split()[1]
-            runs = {"one key": ("status.lua", one_key)}
+            runs = {"one key": (False, one_key)}  # (rotate through KEYS_FILE, the one key)
             if keys:
-                runs[f"{keys} keys and hosts"] = ("keys.lua", None)
+                runs[f"{keys} keys and hosts"] = (True, None)
             # Every worker needs each key (and host) once before it serves it from memory, and the
             # kernel hands each request to any worker: covering 4 x 1,000 (key, worker) pairs at
             # random takes ~4,000 x ln(4,000) requests (--warmup seconds at ~500/s).
             self.wrk(url, *runs["one key"], duration=3)
             if keys:
-                self.wrk(url, "keys.lua", None, duration=self.args.warmup)
+                self.wrk(url, True, None, duration=self.args.warmup)
             time.sleep(15)  # a backend publishes its counters 10 s after it goes idle
             before = self._transactions()
             lookups_before = self._lookups()
             figures: dict[str, list] = {name: [] for name in runs}
             for _ in range(self.args.rounds):
-                for name, (script, key) in runs.items():
-                    figures[name].append(self.wrk(url, script, key, duration=self.args.duration))
+                for name, (rotate, key) in runs.items():
+                    figures[name].append(self.wrk(url, rotate, key, duration=self.args.duration))
             time.sleep(15)
             transactions = self._transactions() - before
             lookups = self._lookups() - lookups_before
@@ -208,13 +207,16 @@ class Bench:
         log(f"metered: {out}")
         return out
 
-    def wrk(self, url: str, script: str, key: str | None, *, duration: int) -> dict:
-        env = {**os.environ, "BENCH_METHOD": "POST", "BENCH_BODY": '{"text": "hi"}', "BENCH_KEYS_FILE": str(KEYS_FILE)}
+    def wrk(self, url: str, rotate: bool, key: str | None, *, duration: int) -> dict:
+        """One wrk run of bench/status.lua: with `key`, or (`rotate`) each request with the next
+        host and key of KEYS_FILE."""
+        env = {**os.environ, "BENCH_METHOD": "POST", "BENCH_BODY": '{"text": "hi"}'}
+        if rotate:
+            env["BENCH_KEYS_FILE"] = str(KEYS_FILE)
         if key:
             env["BENCH_AUTH"] = f"Bearer {key}"
-        lua = STATUS_LUA if script == "status.lua" else KEYS_LUA
         busy0, total0, _ = machine_busy()
-        done = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", "--latency", "-s", str(lua), url],
+        done = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", "--latency", "-s", str(STATUS_LUA), url],
                               env=env, capture_output=True, text=True, timeout=duration + 120)
         busy1, total1, _ = machine_busy()
         result = parse_wrk(done.stdout)

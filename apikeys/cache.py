@@ -108,11 +108,5 @@ class KeyCache:
         """The key with this id, from memory when fresh, else from the database (one query)."""
         return self._cache.get_or_load(key_id, _load)
 
-    def on_invalidate(self, topic: str) -> None:
-        self._cache.on_invalidate(topic)
-
-    def clear(self) -> None:
-        self._cache.clear()
-
 
 keys = KeyCache()

@@ -64,7 +64,7 @@ class LocalCache:
 
     def put(self, key: Hashable, value: Any, *, generation: int | None = None) -> Any:
         """Hold `value` (None: remember that `key` is unknown) unless an invalidation arrived since
-        `generation` (from `generation()`, taken before the value was read); returns `value`."""
+        `generation` (what `_generation` was before the value was read: get_or_load); returns `value`."""
         with self._lock:
             if generation is not None and generation != self._generation:
                 return value
@@ -81,9 +81,6 @@ class LocalCache:
                 self._data.clear()
             self._data[key] = (value, now)
         return value
-
-    def generation(self) -> int:
-        return self._generation
 
     def get_or_load(self, key: Hashable, load: Callable[[Any], Any]) -> Any:
         """The held value, or `load(key)`'s (kept unless an invalidation raced the load)."""
@@ -104,9 +101,6 @@ class LocalCache:
             self._generation += 1
             self._data.clear()
             self._misses.clear()
-
-    def __len__(self) -> int:
-        return len(self._data) + len(self._misses)
 
     def on_invalidate(self, topic: str) -> None:
         dropped = ALL if topic == "all" else self._topics(topic)

@@ -26,13 +26,14 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from devservices import free_port  # scripts/devservices.py, beside this one (standard library only)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "tollgate_runtime_check"
@@ -49,12 +50,6 @@ def log(msg: str) -> None:
     print(f"[runtime-check] {msg}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def with_path(url: str, path: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=path))
@@ -68,7 +63,7 @@ class Run:
         self.venv = self.work / "venv"
         self.py = str(self.venv / "bin" / "python")
         self.servers: dict[str, subprocess.Popen] = {}
-        self.port = free_port()
+        self.port = free_port(0)
         self.env = self._env()
         self.database_made = False
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from auditing.services import record
@@ -121,7 +120,8 @@ def usage_reconcile(*, hour: datetime | None = None, now: datetime | None = None
                     workspaces: list[Workspace] | None = None) -> list[Reconciliation]:
     """Reconcile `hour` (default: the last finished one) for `workspaces` (default: every
     workspace that has a requests counter for it: found by SCAN, so idle ones cost nothing)."""
-    now = now or timezone.now()
+    # metering's clock, the one the counters' hours were cut by (tests move it: metering.windows)
+    now = now or datetime.fromtimestamp(windows.now(), tz=UTC)
     hour = hour or (now - timedelta(hours=1)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if workspaces is None:
         start, _ = windows.bounds("hour", hour.timestamp())

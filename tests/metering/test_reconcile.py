@@ -92,10 +92,10 @@ def test_usage_reconcile_waits_for_events_still_in_flight(workspace, api_key, ap
     assert audited(workspace) == []
 
 
-def test_reconcile_usage_command_prints_the_table(workspace, api_key, api_client, clock, monkeypatch):
-    # given K requests admitted and drained, and the clock past the hour
+def test_reconcile_usage_command_prints_the_table(workspace, api_key, api_client, clock):
+    # given K requests admitted and drained, and metering's clock past the hour
     admit_and_drain(workspace, api_client, api_key)
-    monkeypatch.setattr("django.utils.timezone.now", lambda: SETTLED)
+    clock.at = SETTLED.timestamp()
     # when
     out = io.StringIO()
     call_command("reconcile_usage", workspace="acme", hour="2026-03-31T23:00", stdout=out)

@@ -231,7 +231,7 @@ def test_login_throttle_keeps_counting_in_process_while_redis_fails(settings, mo
     from accounts import throttle
 
     monkeypatch.setattr(throttle, "_local", {})
-    monkeypatch.setattr(throttle.time, "time", lambda: 1_800_000_000.0)
+    monkeypatch.setattr(throttle, "_clock", lambda: 1_800_000_000.0)
     rate = settings.LOGIN_RATE_PER_IP
     user = UserFactory()
     # when one address sends as many wrong passwords as allowed, then the right one

@@ -28,15 +28,6 @@ def usage_stream_pattern() -> str:
     return "{ws:*}:usage"
 
 
-def workspace_of_usage_stream(key: str) -> int | None:
-    """The workspace id in a usage stream's name, None for any other key."""
-    prefix, suffix = "{ws:", "}:usage"
-    if not (key.startswith(prefix) and key.endswith(suffix)):
-        return None
-    number = key[len(prefix):-len(suffix)]
-    return int(number) if number.isdigit() else None
-
-
 def refusals(workspace_id: int, at: float) -> str:
     """Refusal counts (and first-refusal markers) of a workspace for the calendar month of `at`."""
     return f"{tag(workspace_id)}:refusals:{windows.bounds('month', at)[0]}"

@@ -204,7 +204,8 @@ def active_workspaces() -> list[tuple[int, str]]:
     workspace, so idle workspaces cost nothing but the keyspace walk."""
     ids = set()
     for key in get_redis().scan_iter(match=redis_keys.usage_stream_pattern(), count=1000, _type="stream"):
-        workspace_id = redis_keys.workspace_of_usage_stream(key.decode() if isinstance(key, bytes) else key)
+        # streams only (_type): of a workspace's keys, only its usage stream is one
+        workspace_id = redis_keys.workspace_of(key.decode() if isinstance(key, bytes) else key)
         if workspace_id is not None:
             ids.add(workspace_id)
     if not ids:

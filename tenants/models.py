@@ -38,6 +38,10 @@ class Workspace(TenantMixin):
     # the schema is provisioned or migrated: migrate_schemas skips, in one query, every
     # workspace already at the latest. Empty: not known yet (migrate_schemas reads the schema).
     schema_state = models.CharField(max_length=32, blank=True, default="", editable=False)
+    # The plan's feature flags (custom_branding, custom_domain, sso, priority_support), written
+    # by billing through workspace_set_features: layers below billing (branding) gate on them
+    # without importing billing.
+    features = models.JSONField(default=dict, blank=True)
 
     # tenants.services.workspace_create provisions the schema itself (replaying the template's
     # script in the caller's transaction), never django-tenants' save(), whose clone_schema

@@ -85,6 +85,11 @@ def workspace_list() -> "list[Workspace]":
     return list(Workspace.objects.order_by("slug"))
 
 
+def workspace_has_feature(*, workspace: Workspace, feature: str) -> bool:
+    """Whether the workspace's plan includes `feature` (tenants.services.FEATURES); unknown: no."""
+    return bool((workspace.features or {}).get(feature, False))
+
+
 def workspace_by_schema(*, schema_name: str) -> Workspace | None:
     return Workspace.objects.filter(schema_name=schema_name).first()
 

@@ -137,6 +137,31 @@ def workspace_set_status(*, workspace: Workspace, status: str, actor: Actor = No
     return workspace
 
 
+FEATURES = ("custom_branding", "custom_domain", "sso", "priority_support")
+
+
+def workspace_set_features(*, workspace: Workspace, features: dict[str, bool], actor: Actor = None) -> Workspace:
+    """Record the feature flags of the workspace's plan (billing calls this when the plan changes).
+
+    Raises InvalidInput for an unknown flag or a value that is not a boolean.
+    """
+    unknown = sorted(set(features) - set(FEATURES))
+    if unknown or not all(isinstance(v, bool) for v in features.values()):
+        raise InvalidInput(f"Feature flags are booleans among {', '.join(FEATURES)}; got {unknown or features}.",
+                           field="features")
+    clean = {name: bool(features.get(name, False)) for name in FEATURES}
+    if workspace.features == clean:
+        return workspace
+    with transaction.atomic():
+        old = workspace.features
+        workspace.features = clean
+        workspace.save(update_fields=["features"])
+        record(action="features_changed", actor=actor, resource=workspace, workspace=workspace,
+               details={"from": old, "to": clean})
+    invalidation.publish(f"workspace:{workspace.pk}")
+    return workspace
+
+
 def domain_add(*, workspace: Workspace, domain: str, actor: Actor = None) -> Domain:
     domain = (domain or "").strip().lower().rstrip(".")
     if not domain or "." not in domain or len(domain) > 253:

@@ -160,6 +160,7 @@ class RequestTotalsHourly(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace_id", "hour"], name="request_totals_once")]
         indexes = [models.Index(fields=["hour"], name="request_totals_hour")]
+        verbose_name = verbose_name_plural = "platform usage"  # its admin page is the overview (metering/admin.py)
 
     def __str__(self) -> str:
         return f"workspace {self.workspace_id} {self.hour:%Y-%m-%d %H}h: {self.requests}"

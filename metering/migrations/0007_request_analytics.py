@@ -48,6 +48,8 @@ class Migration(migrations.Migration):
                 ('latency_sum_us', models.BigIntegerField()),
             ],
             options={
+                'verbose_name': 'platform usage',
+                'verbose_name_plural': 'platform usage',
                 'indexes': [models.Index(fields=['hour'], name='request_totals_hour')],
                 'constraints': [models.UniqueConstraint(fields=('workspace_id', 'hour'), name='request_totals_once')],
             },

@@ -53,6 +53,7 @@
         fill: COLOURS[i % COLOURS.length],
         stroke: COLOURS[i % COLOURS.length],
         width: 0,
+        points: {show: false},
         paths: uPlot.paths.bars({size: [0.8, 40], gap: 1}),
         value: (u, v, si, idx) => (idx == null ? "–" : number(spec.series[i].values[idx], spec.unit)),
       })),
@@ -85,7 +86,7 @@
       height: HEIGHT,
       tzDate: utc,
       legend: {live: true},
-      cursor: {points: {show: spec.kind !== "stacked"}},
+      cursor: {y: false, points: {show: spec.kind !== "stacked"}},
       scales: {x: {time: true}, y: {range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1]}},
       axes: [
         {values: timeLabels(spec.granularity), space: 48},
@@ -97,10 +98,11 @@
                   spec.granularity === "day" ? "{YYYY}-{MM}-{DD}" : "{YYYY}-{MM}-{DD} {HH}:00")(utc(ts)))},
                ...built.series],
     };
-    const plot = new uPlot(options, built.data, canvas);
     // Until the pointer is over the chart, the legend shows the latest bucket with data.
-    const latest = spec.x.map((_, i) => i).filter((i) => spec.series.some((s) => s.values[i])).pop();
-    if (latest != null) plot.setLegend({idx: latest});
+    const latest = spec.x.map((_, i) => i).filter((i) => spec.series.some((s) => s.values[i] != null && s.values[i] !== 0)).pop();
+    const showLatest = (u) => { if (latest != null && u.cursor.idx == null) u.setLegend({idx: latest}); };
+    options.hooks = {ready: [showLatest], setCursor: [showLatest]};
+    const plot = new uPlot(options, built.data, canvas);
     figure.classList.add("drawn");
     new ResizeObserver(() => plot.setSize({width: width(), height: HEIGHT})).observe(canvas);
   }

@@ -66,13 +66,13 @@ def _done_hours(workspace: Workspace, key_ids: set[str], start: datetime, end: d
     return {datetime.fromisoformat(p["time"].replace("Z", "+00:00")) for p in points if p["group"] in key_ids}
 
 
-def sample_usage_load(*, workspace: Workspace, owner, now: datetime | None = None) -> int:
-    """Generate the hours not loaded yet and run them through the pipeline; returns the
-    number of requests generated (0 on a second run within the hour)."""
+def sample_usage_load(*, workspace: Workspace, owner, now: datetime | None = None, days: int = DAYS) -> int:
+    """Generate the hours of the last `days` not loaded yet and run them through the pipeline;
+    returns the number of requests generated (0 on a second run within the hour)."""
     now = now or datetime.now(tz=UTC)
     keys = _keys(workspace, owner)
     newest = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    hours = [newest - timedelta(hours=i) for i in range(DAYS * 24)]
+    hours = [newest - timedelta(hours=i) for i in range(days * 24)]
     done = _done_hours(workspace, {k.key_id for k in keys}, hours[-1], newest + timedelta(hours=1))
     stream = redis_keys.usage_stream(workspace.pk)
     pipe = get_redis().pipeline(transaction=False)

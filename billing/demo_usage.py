@@ -71,6 +71,7 @@ def sample_usage_load(*, workspace: Workspace, owner, now: datetime | None = Non
     returns the number of requests generated (0 on a second run within the hour)."""
     now = now or datetime.now(tz=UTC)
     keys = _keys(workspace, owner)
+    partner = next(k for k in keys if k.name.startswith("Partner"))
     newest = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     hours = [newest - timedelta(hours=i) for i in range(days * 24)]
     done = _done_hours(workspace, {k.key_id for k in keys}, hours[-1], newest + timedelta(hours=1))
@@ -83,13 +84,16 @@ def sample_usage_load(*, workspace: Workspace, owner, now: datetime | None = Non
             continue
         start = int(hour.timestamp())
         rng = random.Random(f"tollgate-demo-{start}")  # noqa: S311 - sample data, not security
-        partner_burst = hour.weekday() < 5 and hour.hour == 15  # the partner's nightly sync runs into its burst limit
-        for n in range(_volume(hour, rng)):
-            key = rng.choices(keys, weights=[share for _, share, _ in KEYS])[0]
+        volume = _volume(hour, rng)
+        # On working days at 15:00 the partner's sync sends a burst of its own, half of it refused.
+        burst = rng.randint(20, 45) if hour.weekday() < 5 and hour.hour == 15 else 0
+        for n in range(volume + burst):
+            in_burst = n >= volume
+            key = partner if in_burst else rng.choices(keys, weights=[share for _, share, _ in KEYS])[0]
             path, _, median_ms, tokens = rng.choices(ENDPOINTS, weights=[e[1] for e in ENDPOINTS])[0]
             at = start + rng.uniform(0, 3599)
             roll = rng.random()
-            refused = roll < (0.35 if partner_burst and key.name.startswith("Partner") else 0.004)
+            refused = roll < (0.5 if in_burst else 0.004)
             if refused:
                 status, latency_ms = "refused", rng.uniform(0.4, 2.5)
             else:

@@ -151,10 +151,13 @@ def _key_names(workspace: Workspace) -> dict[str, tuple[str, str]]:
 
 
 def _key_label(names: dict[str, tuple[str, str]], key_id: str) -> str:
+    """The key's name, with its prefix only when another key has the same name (a legend
+    on a phone has room for a name, hardly for a 20-character prefix)."""
     if not key_id:
         return NO_KEY
     name, prefix = names.get(key_id, ("deleted key", key_id))
-    return f"{name} ({prefix})"
+    twins = sum(1 for other, _ in names.values() if other == name)
+    return f"{name} ({prefix})" if twins > 1 or key_id not in names else name
 
 
 def _gauges(workspace: Workspace, user_id: int | None) -> list[Gauge] | None:

@@ -66,6 +66,14 @@ def _drain() -> None:
     drain_all()
 
 
+def _login(page, url, host: str, email: str) -> None:
+    page.goto(url(host, "/login/"))
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Log in')")
+    expect(page.locator(".account")).to_contain_text(email)
+
+
 def test_a_call_with_a_new_key_shows_on_the_usage_chart_after_the_drain(public_data_restored, site, browser,
                                                                           screenshot):
     port, url = site
@@ -74,10 +82,7 @@ def test_a_call_with_a_new_key_shows_on_the_usage_chart_after_the_drain(public_d
     page, complaints = _watched(browser, 1280)
 
     # given the owner, signed in, on the usage page of a workspace no one has called
-    page.goto(url(host, "/login/"))
-    page.fill("#id_username", owner.email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
+    _login(page, url, host, owner.email)
     page.click("nav >> text=Usage")
     expect(page.locator("h1")).to_have_text("Usage")
     # then the page offers the first call, to this workspace's own API
@@ -127,3 +132,33 @@ def test_a_call_with_a_new_key_shows_on_the_usage_chart_after_the_drain(public_d
     assert page.evaluate("window.__csp") == [] and phone.evaluate("window.__csp") == []
     # (but the browser's own ask for /favicon.ico, which the shell doesn't serve yet: issue 23)
     assert [c for c in complaints + phone_complaints if not c.endswith("/favicon.ico")] == []
+
+
+def test_a_week_of_sample_usage_draws_every_chart_at_both_widths(public_data_restored, site, browser, screenshot):
+    from billing.demo_usage import sample_usage_load
+
+    port, url = site
+    host = "initrode.localhost"
+
+    def load():
+        workspace = make_workspace("initrode")
+        owner = add_member(workspace, Role.OWNER, email="bill@initrode.test")
+        sample_usage_load(workspace=workspace, owner=owner, days=8)
+        return owner
+
+    # given a workspace with the demo's sample usage (several keys and endpoints, errors, refusals)
+    owner = off_loop(load)
+    for width in (1280, 390):
+        page, complaints = _watched(browser, width)
+        _login(page, url, host, owner.email)
+        # when a member looks at the last 7 days
+        page.goto(url(host, "/usage/?range=7d"))
+        # then all four charts are drawn, each key and endpoint with its own series
+        for chart in ("requests", "by-key", "by-endpoint", "latency"):
+            expect(page.locator(f"figure#{chart}")).to_have_class("usage-chart drawn")
+        assert page.locator("figure#by-key .u-legend .u-series").count() == 1 + 4
+        assert page.locator("#top-keys tbody tr").count() == 4
+        _no_horizontal_scroll(page)
+        screenshot(page, f"usage-7d-sample-{width}")
+        assert page.evaluate("window.__csp") == []
+        assert [c for c in complaints if not c.endswith("/favicon.ico")] == []

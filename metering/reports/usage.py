@@ -19,6 +19,7 @@ from apikeys import selectors as key_selectors
 from auditing.exports import safe_cell
 from metering import selectors as limit_selectors
 from metering.analytics import selectors as analytics
+from metering.analytics.recorder import REFUSED
 from metering.errors import MeteringUnavailable
 from metering.reports.ranges import UsageRange, now_utc, preset
 from tenants.models import Workspace
@@ -195,11 +196,12 @@ def _totals(workspace: Workspace, usage_range: UsageRange) -> _Data:
     """Admitted and refused requests per bucket: every finished metered request (RequestHourly),
     the refused ones being those the metering check answered 429."""
     data = _Data()
+    # Grouped by status class: the one grouping that reads RequestHourly alone (no units wanted).
     for p in analytics.usage_series(workspace=workspace, start=usage_range.start, end=usage_range.end,
-                                    granularity=usage_range.granularity):
+                                    granularity=usage_range.granularity, group_by="status"):
         at = _at(p["time"])
-        data.admitted[at] = p["requests"] - p["refused"]
-        data.refused[at] = p["refused"]
+        into = data.refused if p["group"] == REFUSED else data.admitted
+        into[at] = into.get(at, 0) + p["requests"]
         data.errors += p["errors"]
     return data
 

@@ -17,3 +17,20 @@ def plan_next(*, plan: Plan) -> Plan | None:
 
 def subscription_for(*, workspace: Workspace) -> Subscription | None:
     return Subscription.objects.filter(workspace=workspace).select_related("plan").first()
+
+
+def subscription_interval(*, sub: Subscription) -> str:
+    """"month" or "year". The interval is Stripe's (set by the Stripe side when it exists);
+    without it a subscription is monthly."""
+    interval = getattr(sub, "interval", None) or "month"
+    return "year" if interval in ("year", "annual", "yearly") else "month"
+
+
+def lock_subscription(*, workspace: Workspace) -> Subscription | None:
+    """The workspace's subscription, row-locked until the caller's transaction ends."""
+    return Subscription.objects.select_for_update().filter(workspace=workspace).select_related("plan").first()
+
+
+def plans_public() -> list[Plan]:
+    """The active plans, in catalogue order (pricing page, GET /api/v1/billing/plans)."""
+    return list(Plan.objects.filter(is_active=True).order_by("sort_order", "monthly_price_cents"))

@@ -3,6 +3,7 @@
 import os
 
 from celery.schedules import crontab  # noqa: F401  (used by beat entries as they are added)
+from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -23,4 +24,8 @@ app.conf.beat_schedule = {
                                   "schedule": crontab(hour=0, minute=20)},
     "tenants-backup-nightly": {"task": "core.tasks.backup_nightly", "schedule": crontab(hour=2, minute=30)},
     "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
+    # Every 10 min: drafts for the month that ended, finalised once their draft window passed.
+    "billing-close-periods": {"task": "billing.tasks.close_periods", "schedule": 600.0},
+    "billing-spend-cap-alerts": {"task": "billing.tasks.spend_cap_alerts",
+                                 "schedule": float(settings.BILLING_SPEND_ALERT_SECONDS)},
 }

@@ -1,4 +1,4 @@
-from billing.models import Plan, Subscription
+from billing.models import Invoice, Plan, Subscription
 from tenants.models import Workspace
 
 
@@ -34,3 +34,18 @@ def lock_subscription(*, workspace: Workspace) -> Subscription | None:
 def plans_public() -> list[Plan]:
     """The active plans, in catalogue order (pricing page, GET /api/v1/billing/plans)."""
     return list(Plan.objects.filter(is_active=True).order_by("sort_order", "monthly_price_cents"))
+
+
+def invoices_for(*, workspace: Workspace, limit: int = 24) -> list[Invoice]:
+    """The workspace's invoices, newest period first (drafts included: the dashboard shows
+    what is coming)."""
+    return list(Invoice.objects.filter(workspace=workspace).exclude(status=Invoice.Status.VOID)
+                .order_by("-period_start", "-pk")[:limit])
+
+
+def invoice_get(*, workspace: Workspace, invoice_id: int) -> Invoice | None:
+    """One of the workspace's invoices with its lines, or None (another workspace's is None too)."""
+    invoice = Invoice.objects.filter(workspace=workspace, pk=invoice_id).first()
+    if invoice is not None:
+        invoice.line_rows = list(invoice.lines.order_by("position"))  # type: ignore[attr-defined]
+    return invoice

@@ -5,6 +5,7 @@ from django.urls import path
 from accounts import views as account_views
 from apikeys import views as key_views
 from auditing import views as audit_views
+from billing import views as billing_views
 from config.urls_common import common_patterns
 
 urlpatterns = [
@@ -19,6 +20,9 @@ urlpatterns = [
     path("invitations/<int:invitation_id>/revoke/", account_views.invitation_revoke, name="invitation-revoke"),
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/export", audit_views.audit_export, name="audit-export"),
+    path("billing/", billing_views.billing, name="billing"),
+    path("billing/spend-cap/", billing_views.spend_cap, name="billing-spend-cap"),
+    path("billing/invoices/<int:invoice_id>/", billing_views.invoice, name="billing-invoice"),
     path("keys/", key_views.key_list, name="keys"),
     path("keys/new/", key_views.key_create, name="key-create"),
     path("keys/secret/", key_views.key_secret, name="key-secret"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Sum
+from django_tenants.utils import schema_context
 
 from billing.catalogue import terms_for
 from billing.invoicing import periods
@@ -22,14 +23,18 @@ ADJUST_MONTHS = 3
 
 
 def usage_totals(*, workspace_ids: Iterable[int] | None, start: date, end: date) -> dict[int, dict[str, int]]:
-    """Units per meter per workspace over [start, end) from the daily totals (None: every workspace)."""
-    rows = UsageDaily.objects.filter(day__gte=start, day__lt=end)
-    if workspace_ids is not None:
-        rows = rows.filter(workspace_id__in=list(workspace_ids))
+    """Units per meter per workspace over [start, end) from the daily totals (None: every workspace).
+
+    Read in the public schema whatever the request's tenant: metering is a tenant app too, so a
+    workspace's own schema holds an empty table of the same name that would shadow it."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
-    for ws, meter, units in rows.values("workspace_id", "meter").annotate(u=Sum("units")).values_list(
-            "workspace_id", "meter", "u"):
-        out[ws][meter] = int(units or 0)
+    with schema_context("public"):
+        rows = UsageDaily.objects.filter(day__gte=start, day__lt=end)
+        if workspace_ids is not None:
+            rows = rows.filter(workspace_id__in=list(workspace_ids))
+        for ws, meter, units in rows.values("workspace_id", "meter").annotate(u=Sum("units")).values_list(
+                "workspace_id", "meter", "u"):
+            out[ws][meter] = int(units or 0)
     return out
 
 

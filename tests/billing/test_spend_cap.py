@@ -10,7 +10,7 @@ from billing.services import spend_cap_set, subscription_set_plan
 from billing.spend_cap import spend_alerts_check
 from core.errors import InvalidInput
 from metering.policy import policy_for
-from tests.billing.conftest import catalogue, metered_plan  # noqa: F401 - fixture
+from tests.billing.conftest import metered_plan
 from tests.metering.test_api import analyze
 
 

@@ -1,3 +1,5 @@
+from django.db import models
+
 from billing.models import Invoice, Plan, Subscription
 from tenants.models import Workspace
 
@@ -49,3 +51,26 @@ def invoice_get(*, workspace: Workspace, invoice_id: int) -> Invoice | None:
     if invoice is not None:
         invoice.line_rows = list(invoice.lines.order_by("position"))  # type: ignore[attr-defined]
     return invoice
+
+
+PAYING = ("active", "past_due")  # Stripe's statuses (the Stripe side sets past_due); canceled pays nothing
+
+
+def operator_overview() -> dict:
+    """For operators (admin): MRR in cents (monthly prices, annual ones spread over 12 months),
+    subscriptions active and past due, and invoices per period."""
+    from django.db.models import Count, Sum
+
+    subs = list(Subscription.objects.filter(status__in=PAYING).select_related("plan", "workspace"))
+    mrr = 0
+    for sub in subs:
+        if subscription_interval(sub=sub) == "year":
+            mrr += round(sub.plan.annual_price_cents / 12)
+        else:
+            mrr += sub.plan.monthly_price_cents
+    per_period = list(Invoice.objects.exclude(status=Invoice.Status.VOID).values("period_start")
+                      .annotate(count=Count("id"), total=Sum("total_cents"),
+                                finalised=Count("id", filter=models.Q(status=Invoice.Status.FINALIZED)))
+                      .order_by("-period_start")[:12])
+    return {"mrr_cents": mrr, "active": sum(1 for s in subs if s.status == "active"),
+            "past_due": [s for s in subs if s.status == "past_due"], "per_period": per_period}

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -134,6 +136,10 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"draft {self.period_start:%Y-%m} ({self.workspace_id})"
+
+    @property
+    def period_last_day(self):
+        return self.period_end - timedelta(days=1)
 
 
 class InvoiceLine(models.Model):

@@ -56,15 +56,20 @@ class CloseReport:
     finalised: int = 0
 
 
-def invoices_open(*, period_start: date, period_end: date) -> int:
-    """Draft invoices for the period for every subscribed workspace that has none. Returns how
-    many were made."""
+def invoices_open(*, period_start: date, period_end: date, workspace_ids: list[int] | None = None) -> int:
+    """Draft invoices for the period for every workspace subscribed before it ended that has
+    none. Returns how many were made. `workspace_ids` (the demo, an operator's rerun): only
+    these, subscribed whenever."""
     with transaction.atomic(durable=True):
         _lock()
         have = set(Invoice.objects.filter(kind=Invoice.Kind.PERIOD, period_start=period_start)
                    .values_list("workspace_id", flat=True))
-        subs = [s for s in Subscription.objects.select_related("plan").filter(
-                    started_at__lt=periods.at_midnight(period_end)).order_by("workspace_id")
+        candidates = Subscription.objects.select_related("plan").order_by("workspace_id")
+        if workspace_ids is None:
+            candidates = candidates.filter(started_at__lt=periods.at_midnight(period_end))
+        else:
+            candidates = candidates.filter(workspace_id__in=workspace_ids)
+        subs = [s for s in candidates
                 if s.workspace_id not in have and not (s.status == Subscription.Status.CANCELED
                                                        and s.updated_at < periods.at_midnight(period_start))]
         if not subs:
@@ -88,7 +93,7 @@ def invoices_open(*, period_start: date, period_end: date) -> int:
     return len(invoices)
 
 
-def invoices_finalise(*, now: datetime) -> list[int]:
+def invoices_finalise(*, now: datetime, workspace_ids: list[int] | None = None) -> list[int]:
     """Rate every draft whose window has passed once more, number and finalise it. Returns
     the ids finalised."""
     window = timedelta(seconds=settings.BILLING_INVOICE_DRAFT_WINDOW_SECONDS)
@@ -96,8 +101,11 @@ def invoices_finalise(*, now: datetime) -> list[int]:
     collection = Invoice.Collection.PENDING if stripe_configured() else Invoice.Collection.NOT_COLLECTED
     with transaction.atomic(durable=True):
         _lock()
-        drafts = list(Invoice.objects.select_for_update().filter(
-            kind=Invoice.Kind.PERIOD, status=Invoice.Status.DRAFT, period_end__lte=due_before).order_by("pk"))
+        due = Invoice.objects.select_for_update().filter(kind=Invoice.Kind.PERIOD, status=Invoice.Status.DRAFT,
+                                                         period_end__lte=due_before)
+        if workspace_ids is not None:
+            due = due.filter(workspace_id__in=workspace_ids)
+        drafts = list(due.order_by("pk"))
         drafts = [d for d in drafts if periods.at_midnight(d.period_end) + window <= now]
         if not drafts:
             return []

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Membership, User
@@ -19,9 +20,13 @@ from accounts.permissions import Role
 from apikeys import keys
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create
+from billing.invoicing import periods
+from billing.invoicing.close import invoices_finalise, invoices_open
 from billing.services import catalogue_ensure, subscription_set_plan
+from core.errors import DomainError
 from metering.models import UsageEvent
-from metering.pipeline.partitions import month_of, partitions_ensure
+from metering.pipeline.partitions import kept_from, month_of, partitions_ensure
+from metering.pipeline.rollups import rollup_range
 from tenants.selectors import workspace_get, workspace_url
 from tenants.services import workspace_create
 
@@ -54,6 +59,7 @@ class Command(BaseCommand):
             subscription_set_plan(workspace=workspace, plan_slug="pro")
         key_text = self._demo_key(workspace, users[USERS[0][0]])
         self._sample_usage(workspace)
+        self._last_month_invoice(workspace)
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  Dashboard:  {workspace_url(workspace, '/login/')}  ({USERS[0][0]} / {PASSWORD})")
         self.stdout.write(f"  Operators:  {workspace_url(None, '/admin/')}  ({OPERATOR[0]} / {OPERATOR[1]})")
@@ -72,6 +78,21 @@ class Command(BaseCommand):
         KEY_FILE.write_text(text + "\n")
         KEY_FILE.chmod(0o600)
         return text
+
+    def _last_month_invoice(self, workspace) -> None:
+        """One finalised invoice, for last month, rated from the sample usage's daily totals
+        (idempotent: one period invoice per workspace and month)."""
+        now = timezone.now()
+        start, end = periods.previous(now.date())
+        # The sample usage was written raw: roll up what retention keeps into the daily totals.
+        since = max(datetime(start.year, start.month, start.day, tzinfo=UTC), kept_from(now))
+        try:
+            rollup_range(workspace_id=workspace.pk, schema_name=workspace.schema_name, start=since, end=now)
+        except DomainError as exc:
+            self.stdout.write(f"  (sample usage not rolled up: {exc.detail})")
+        invoices_open(period_start=start, period_end=end, workspace_ids=[workspace.pk])
+        invoices_finalise(now=max(now, periods.at_midnight(end) + timedelta(
+            seconds=settings.BILLING_INVOICE_DRAFT_WINDOW_SECONDS)), workspace_ids=[workspace.pk])
 
     def _sample_usage(self, workspace) -> None:
         with schema_context(workspace.schema_name):

@@ -1,11 +1,13 @@
 """What an invoice says, computed from metering's daily totals (public schema), in bulk: the
 period close rates thousands of workspaces with a handful of queries (bench/billing/)."""
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection
 from django.db.models import Sum
 from django_tenants.utils import schema_context
 
@@ -116,8 +118,42 @@ def rate_period(*, terms: Terms, usage: Mapping[str, int], late: list[LateUsage]
     return rate(terms, usage, adjustments=adjustment_lines(late or []), tax_rate_bps=settings.BILLING_TAX_RATE_BPS)
 
 
-def line_rows(invoice: Invoice, rated: Rated) -> list[InvoiceLine]:
-    return [InvoiceLine(invoice=invoice, position=i, kind=li.kind, description=li.description[:300], meter=li.meter,
-                        quantity=li.quantity, unit_amount=li.unit_amount, per=li.per, amount_cents=li.amount,
-                        meta=dict(li.meta))
-            for i, li in enumerate(rated.lines)]
+LINE_COLUMNS = ("invoice_id", "position", "kind", "description", "meter", "quantity", "unit_amount", "per",
+                "amount_cents", "meta")
+_COPY_LINES = f"COPY {InvoiceLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+
+
+def line_rows(invoice: Invoice, rated: Rated) -> list[tuple]:
+    """The invoice's lines as rows of LINE_COLUMNS (for lines_write)."""
+    return [(invoice.pk, i, li.kind, li.description[:300], li.meter, li.quantity, li.unit_amount, li.per, li.amount,
+             json.dumps(dict(li.meta))) for i, li in enumerate(rated.lines)]
+
+
+def lines_write(rows: list[tuple]) -> None:
+    """Insert invoice lines with COPY, in the caller's transaction: the period close writes
+    tens of thousands (an INSERT of that many rows costs several times more: bench/billing/)."""
+    if not rows:
+        return
+    with connection.cursor() as cursor, cursor.copy(_COPY_LINES) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def lines_delete(invoice_ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {InvoiceLine._meta.db_table} WHERE invoice_id = ANY(%s)", [invoice_ids])  # noqa: S608
+
+
+_FINALISE = (f"UPDATE {Invoice._meta.db_table} AS i SET usage = v.usage, total_cents = v.total, "  # noqa: S608 - constants
+             "credit_carried_cents = v.carried, number = v.number, status = %s, finalized_at = %s, collection = %s "
+             "FROM unnest(%s::bigint[], %s::jsonb[], %s::bigint[], %s::bigint[], %s::varchar[]) "
+             "AS v(id, usage, total, carried, number) WHERE i.id = v.id")
+
+
+def invoices_write_final(invoices: list[Invoice], *, status: str, finalized_at, collection: str) -> None:
+    """Write the finalised invoices' figures in one UPDATE (Django's bulk_update builds a CASE per
+    row and field: 25 s for 1,000 invoices here, bench/billing/)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FINALISE, [status, finalized_at, collection, [i.pk for i in invoices],
+                                   [json.dumps(i.usage) for i in invoices], [i.total_cents for i in invoices],
+                                   [i.credit_carried_cents for i in invoices], [i.number for i in invoices]])

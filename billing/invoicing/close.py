@@ -88,8 +88,7 @@ def invoices_open(*, period_start: date, period_end: date, workspace_ids: list[i
                                     usage=usage.get(sub.workspace_id, {})))
             rated.append(result)
         Invoice.objects.bulk_create(invoices, batch_size=2000)
-        InvoiceLine.objects.bulk_create([row for inv, r in zip(invoices, rated, strict=True)
-                                         for row in build.line_rows(inv, r)], batch_size=5000)
+        build.lines_write([row for inv, r in zip(invoices, rated, strict=True) for row in build.line_rows(inv, r)])
     return len(invoices)
 
 
@@ -112,8 +111,8 @@ def invoices_finalise(*, now: datetime, workspace_ids: list[int] | None = None) 
         by_period: dict[tuple[date, date], list[Invoice]] = {}
         for d in drafts:
             by_period.setdefault((d.period_start, d.period_end), []).append(d)
-        InvoiceLine.objects.filter(invoice__in=drafts).delete()
-        lines: list[InvoiceLine] = []
+        build.lines_delete([d.pk for d in drafts])
+        lines: list[tuple] = []
         for (start, end), group in by_period.items():
             ids = [d.workspace_id for d in group]
             usage = build.usage_totals(workspace_ids=ids, start=start, end=end)
@@ -125,12 +124,10 @@ def invoices_finalise(*, now: datetime, workspace_ids: list[int] | None = None) 
                                            usage=usage.get(d.workspace_id, {}), late=late.get(d.workspace_id))
                 d.usage = usage.get(d.workspace_id, {})
                 d.total_cents, d.credit_carried_cents = result.total, result.credit_carried
-                d.status, d.finalized_at, d.collection = Invoice.Status.FINALIZED, now, collection
                 d.number = f"TG-{start:%Y%m}-{d.pk:06d}"
                 lines += build.line_rows(d, result)
-        InvoiceLine.objects.bulk_create(lines, batch_size=5000)
-        Invoice.objects.bulk_update(drafts, ["usage", "total_cents", "credit_carried_cents", "status", "finalized_at",
-                                             "collection", "number"], batch_size=2000)
+        build.lines_write(lines)
+        build.invoices_write_final(drafts, status=Invoice.Status.FINALIZED, finalized_at=now, collection=collection)
         ids = [d.pk for d in drafts]
         if collection == Invoice.Collection.PENDING:
             transaction.on_commit(lambda: _collect(ids))

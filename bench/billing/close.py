@@ -35,7 +35,6 @@ from django.db import connection, transaction  # noqa: E402
 from billing.invoicing.close import invoices_finalise, invoices_open  # noqa: E402
 from billing.models import Invoice, InvoiceLine, Subscription  # noqa: E402
 from billing.services import catalogue_ensure  # noqa: E402
-from metering.models import UsageDaily  # noqa: E402
 from tenants.models import Workspace  # noqa: E402
 
 START, END = date(2026, 11, 1), date(2026, 12, 1)
@@ -64,7 +63,8 @@ def setup(n: int) -> list[int]:
                 SELECT w, d::date, m, u, u, 0 FROM unnest(%s::bigint[]) AS w,
                        generate_series(%s::date, %s::date - 1, interval '1 day') AS d,
                        unnest(ARRAY['requests', 'analysis_runs']) AS m,
-                       LATERAL (SELECT CASE WHEN m = 'requests' THEN 40000 + (w * 7919 + extract(day from d)::int * 104729) %% 20000
+                       LATERAL (SELECT CASE WHEN m = 'requests'
+                                            THEN 40000 + (w * 7919 + extract(day from d)::int * 104729) %% 20000
                                             ELSE (w + extract(day from d)::int) %% 7 END AS u) AS x
             """, [list(ids.values()), START, END])
         old = Invoice.objects.filter(workspace_id__in=ids.values(), period_start=START)

@@ -2,7 +2,7 @@
 100 % of the budget the owner set (billing.services.spend_cap_set). The refusal itself is
 metering's, in the request path (a hard monthly window per overage meter); this reads the
 same monthly counters (metering.selectors.limits_for, one MGET per capped workspace), off the
-request path, every BILLING_SPEND_ALERT_SECONDS."""
+request path, every 5 minutes (config/celery.py)."""
 
 import functools
 import logging

@@ -3,7 +3,6 @@
 import os
 
 from celery.schedules import crontab  # noqa: F401  (used by beat entries as they are added)
-from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -26,6 +25,6 @@ app.conf.beat_schedule = {
     "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
     # Every 10 min: drafts for the month that ended, finalised once their draft window passed.
     "billing-close-periods": {"task": "billing.tasks.close_periods", "schedule": 600.0},
-    "billing-spend-cap-alerts": {"task": "billing.tasks.spend_cap_alerts",
-                                 "schedule": float(settings.BILLING_SPEND_ALERT_SECONDS)},
+    # Every 5 min: spend-cap alerts (80 % / 100 % of the owner's budget); the refusal itself is immediate.
+    "billing-spend-cap-alerts": {"task": "billing.tasks.spend_cap_alerts", "schedule": 300.0},
 }

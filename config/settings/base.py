@@ -256,5 +256,3 @@ USAGE_RAW_RETENTION_DAYS = env.int("TOLLGATE_USAGE_RAW_RETENTION_DAYS", default=
 # is finalised; a tax rate placeholder in basis points (0 until a tax integration exists).
 BILLING_INVOICE_DRAFT_WINDOW_SECONDS = env.int("TOLLGATE_INVOICE_DRAFT_WINDOW_SECONDS", default=3600)
 BILLING_TAX_RATE_BPS = env.int("TOLLGATE_TAX_RATE_BPS", default=0)
-# How often the spend-cap alerts (80 % / 100 % of the owner's budget) look at usage.
-BILLING_SPEND_ALERT_SECONDS = env.int("TOLLGATE_SPEND_ALERT_SECONDS", default=300)

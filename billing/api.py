@@ -1,6 +1,8 @@
 """Billing endpoints of this side: the public catalogue, the invoice preview, the spend cap.
 (Checkout, portal, plan changes, the subscription and the invoice list are the Stripe side's.)"""
 
+import re
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -12,6 +14,8 @@ from billing import selectors, services
 from billing.catalogue import included_for
 from billing.invoicing.close import invoice_preview
 from core.errors import InvalidInput
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,40}")
 
 
 class PlanOutput(serializers.Serializer):
@@ -84,7 +88,8 @@ class PreviewApi(APIView):
         slug = request.query_params.get("plan")
         plan = None
         if slug is not None:
-            plan = selectors.plan_get(slug=slug)
+            # A slug's shape first: a NUL byte or a 10 kB value never reaches the database.
+            plan = selectors.plan_get(slug=slug) if _SLUG.fullmatch(slug) else None
             if plan is None:
                 known = ", ".join(p.slug for p in selectors.plans_public())
                 raise InvalidInput(f"Unknown plan {slug[:40]!r}. Plans: {known}.", field="plan")

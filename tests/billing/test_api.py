@@ -55,6 +55,13 @@ def test_preview_refuses_an_unknown_plan(workspace, api_key, api_client, catalog
     assert "Unknown plan 'platinum'" in response.json()["detail"] and "pro" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("plan", ["%00", "x" * 500, "pro%20pro", ""])
+def test_preview_refuses_a_malformed_plan_without_asking_the_database(workspace, api_key, api_client, plan):
+    response = get(api_client, f"/api/v1/billing/preview?plan={plan}", api_key[1])
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid_input"
+
+
 def test_preview_needs_a_key(api_client):
     assert api_client.get("/api/v1/billing/preview").status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
 

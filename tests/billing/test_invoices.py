@@ -141,3 +141,13 @@ def test_invoice_create_manual_refuses_bad_input(workspace, description, amount)
     with pytest.raises(InvalidInput):
         invoice_create_manual(workspace=workspace, description=description, amount_cents=amount)
     assert not Invoice.objects.exists()
+
+
+def test_demo_last_month_invoice_is_made_once(workspace, catalogue):
+    from billing.management.commands.demo import Command
+
+    subscribe(workspace, "pro", since=datetime.now(tz=UTC))  # the demo subscribes just now
+    Command()._last_month_invoice(workspace)
+    Command()._last_month_invoice(workspace)
+    [invoice] = Invoice.objects.filter(workspace=workspace)
+    assert invoice.status == "finalized" and invoice.kind == "period"

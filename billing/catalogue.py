@@ -13,10 +13,11 @@ from metering.policy import FALLBACK_POLICY, PolicyError, validate
 
 # The free plan's limits are what metering enforces before billing says anything (one place):
 # its rate limits are FALLBACK_POLICY's, its allowances (credits) come from `included`.
+_FALLBACK_METERS: dict[str, dict[str, Any]] = copy.deepcopy(FALLBACK_POLICY["meters"])  # type: ignore[arg-type]
 _FREE_LIMITS = {"burst": copy.deepcopy(FALLBACK_POLICY["burst"]),
                 "meters": {m: {w: v for w, v in spec.items() if w != "credits"}
-                           for m, spec in FALLBACK_POLICY["meters"].items() if any(w != "credits" for w in spec)}}
-_FREE_INCLUDED = {m: spec["credits"] for m, spec in FALLBACK_POLICY["meters"].items() if "credits" in spec}
+                           for m, spec in _FALLBACK_METERS.items() if any(w != "credits" for w in spec)}}
+_FREE_INCLUDED = {m: spec["credits"] for m, spec in _FALLBACK_METERS.items() if "credits" in spec}
 _PER_1000 = {"model": "package", "package_size": 1000}
 
 DEFAULT_PLANS: list[dict[str, Any]] = [

@@ -79,7 +79,7 @@ def invoice(request, invoice_id: int):
     row = selectors.invoice_get(workspace=request.tenant, invoice_id=invoice_id)
     if row is None:
         raise Http404
-    return render(request, "billing/invoice.html", {"invoice": row, "lines": row.line_rows,
+    return render(request, "billing/invoice.html", {"invoice": row, "lines": row.line_rows,  # type: ignore[attr-defined]
                                                     "stripe_configured": stripe_configured()})
 
 

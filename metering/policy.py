@@ -75,12 +75,13 @@ def validate(policy: dict) -> dict:
                 limit = {"limit": limit, "hard": True}
             if not isinstance(limit, dict) or not isinstance(limit.get("limit"), int) or limit["limit"] < 0:
                 raise PolicyError(f"meter {meter!r} {window}: limit is a non-negative integer")
-            clean[window] = {"limit": limit["limit"], "hard": bool(limit.get("hard", True))}
+            window_spec: dict[str, Any] = {"limit": limit["limit"], "hard": bool(limit.get("hard", True))}
             if limit.get("reason") is not None:
                 if limit["reason"] not in REASONS or not isinstance(limit.get("note", ""), str):
                     raise PolicyError(f"meter {meter!r} {window}: reason is one of {', '.join(REASONS)}, "
                                       "with a text note")
-                clean[window].update(reason=limit["reason"], note=limit.get("note", "")[:500])
+                window_spec.update(reason=limit["reason"], note=limit.get("note", "")[:500])
+            clean[window] = window_spec
         out["meters"][meter] = clean
     return out
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.rating import Terms, overage_amount, overage_lines, rate, units_within, validate_pricing
+from billing.rating import Terms, overage_amount, overage_lines, proration_lines, rate, units_within, validate_pricing
 from billing.rating.pricing import PricingError, round_half_up
 
 pytestmark = pytest.mark.django_db(databases=[])  # pure functions: no database
@@ -116,3 +116,19 @@ def test_rate_credits_beyond_the_charges_are_carried_not_lost():
 def test_validate_pricing_refuses_malformed_models(spec):
     with pytest.raises(PricingError):
         validate_pricing(spec)
+
+
+def test_proration_lines_credit_unused_time_and_charge_the_rest():
+    startup, pro = Terms(plan="startup", name="Startup", base_fee=4900), Terms(plan="pro", name="Pro", base_fee=9900)
+    # an upgrade with 10 of 30 days left
+    lines = proration_lines(old=startup, new=pro, period_seconds=30 * 86400, remaining_seconds=10 * 86400)
+    assert lines == [("Unused time on Startup", -1633), ("Remaining time on Pro", 3300)]
+    rated = rate(pro, {}, proration=lines)
+    assert rated.total == 9900 - 1633 + 3300
+
+
+@pytest.mark.parametrize("remaining", [-1, 30 * 86400 + 1])
+def test_proration_lines_refuse_time_outside_the_period(remaining):
+    t = Terms(plan="p", name="P", base_fee=100)
+    with pytest.raises(ValueError, match="within the period"):
+        proration_lines(old=t, new=t, period_seconds=30 * 86400, remaining_seconds=remaining)

@@ -58,8 +58,8 @@ def billing(request):
     return render(request, "billing/billing.html", _context(request))
 
 
+@member_required("billing.manage")  # outside: another workspace's page is a 404 whatever the method
 @require_POST
-@member_required("billing.manage")
 def spend_cap(request):
     form = SpendCapForm(request.POST)
     if form.is_valid():

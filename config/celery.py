@@ -23,4 +23,8 @@ app.conf.beat_schedule = {
                                   "schedule": crontab(hour=0, minute=20)},
     "tenants-backup-nightly": {"task": "core.tasks.backup_nightly", "schedule": crontab(hour=2, minute=30)},
     "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
+    # Every 10 min: drafts for the month that ended, finalised once their draft window passed.
+    "billing-close-periods": {"task": "billing.tasks.close_periods", "schedule": 600.0},
+    # Every 5 min: spend-cap alerts (80 % / 100 % of the owner's budget); the refusal itself is immediate.
+    "billing-spend-cap-alerts": {"task": "billing.tasks.spend_cap_alerts", "schedule": 300.0},
 }

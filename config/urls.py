@@ -5,6 +5,7 @@ from django.urls import path
 from accounts import views as account_views
 from apikeys import views as key_views
 from auditing import views as audit_views
+from billing import views as billing_views
 from config.urls_common import common_patterns
 from metering import views as usage_views
 
@@ -22,6 +23,9 @@ urlpatterns = [
     path("audit/export", audit_views.audit_export, name="audit-export"),
     path("usage/", usage_views.usage_page, name="usage"),
     path("usage/export.csv", usage_views.usage_export, name="usage-export"),
+    path("billing/", billing_views.billing, name="billing"),
+    path("billing/spend-cap/", billing_views.spend_cap, name="billing-spend-cap"),
+    path("billing/invoices/<int:invoice_id>/", billing_views.invoice, name="billing-invoice"),
     # The keys page shows each key's usage; metering is above apikeys, so it is handed in here.
     path("keys/", key_views.key_list, {"key_usage": usage_views.key_usage}, name="keys"),
     path("keys/new/", key_views.key_create, name="key-create"),

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from apikeys import api as keys_api
 from auditing import api as audit_api
+from billing import api as billing_api
 from config import api_docs, errors
 from metering import api as metering_api
 from metering.analytics import api as analytics_api
@@ -24,6 +25,9 @@ urlpatterns = [
     path("api/v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),
     path("api/v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
     path("api/v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
+    path("api/v1/billing/plans", billing_api.PlanListApi.as_view(), name="api-billing-plans"),
+    path("api/v1/billing/preview", billing_api.PreviewApi.as_view(), name="api-billing-preview"),
+    path("api/v1/billing/spend-cap", billing_api.SpendCapApi.as_view(), name="api-billing-spend-cap"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),

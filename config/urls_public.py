@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 
 from accounts import views as account_views
+from billing import views as billing_views
 from config.urls_common import common_patterns
 
 admin.site.site_header = "Tollgate operators"
@@ -12,6 +13,7 @@ urlpatterns = [
     *common_patterns,  # first: the API resolves in a few steps on every host
     path("", account_views.landing, name="landing"),
     path("signup/", account_views.signup, name="signup"),
+    path("pricing/", billing_views.pricing, name="pricing"),
     path("signup/confirm/<str:token>/", account_views.signup_confirm, name="signup-confirm"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),

@@ -116,6 +116,8 @@ def _after(workspace, key, decision) -> None:
                     kwargs={"workspace_id": workspace.pk, "key_id": key.key_id if key else "", "meter": c.meter,
                             "window": c.window, "limit": c.limit, "reset": int(c.reset_at)}, retry=False)
         for c, percent in decision.crossings:
+            if c.reason:  # a window set for a reason (a spend cap) is alerted by whoever set it
+                continue
             tasks.quota_alert.apply_async(
                 kwargs={"workspace_id": workspace.pk, "meter": c.meter, "window": c.window, "limit": c.limit,
                         "used": c.used, "percent": percent, "reset": int(c.reset_at)}, retry=False)

@@ -61,6 +61,8 @@ class Window:
     extra_key: str | None = None  # credits: the top-up balance
     policy_window: int | None = None  # the IETF `w` parameter, when the window has a fixed length
     source: str = ""  # gcra: whose burst it is, "key" (the key's own), "plan" or "session" (the plan's)
+    reason: str = ""  # fixed: why the window exists besides the plan ("spend_cap"; metering.policy)
+    note: str = ""  # what a refusal by it tells the caller
 
 
 @dataclass(slots=True)
@@ -188,7 +190,8 @@ def build_windows(*, workspace_id: int, policy: dict, meters, key_id: str,
             name = window if meter == "requests" else f"{meter}-{window}"
             out.append(Window(name, meter, window, "fixed", spec[window]["limit"], spec[window]["hard"],
                               redis_keys.quota(ws, meter, window, start), start, end,
-                              policy_window=windows.fixed_size(window)))
+                              policy_window=windows.fixed_size(window), reason=spec[window].get("reason", ""),
+                              note=spec[window].get("note", "")))
     return out
 
 

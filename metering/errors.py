@@ -18,6 +18,15 @@ class RateLimited(QuotaExceeded):
     title = "Too many requests"
 
 
+class SpendCapReached(QuotaExceeded):
+    """The workspace's own overage budget is spent: 402, since money (a higher cap), not
+    patience, is what lets the next request through before the month ends."""
+
+    code = "spend_cap_reached"
+    status = HTTPStatus.PAYMENT_REQUIRED
+    title = "Spend cap reached"
+
+
 class MeteringUnavailable(DomainError):
     code = "metering_unavailable"
     status = HTTPStatus.SERVICE_UNAVAILABLE
@@ -45,13 +54,18 @@ def _burst_detail(c, policy: dict, retry_after: int, upgrade: str) -> tuple[str,
 
 
 def refusal_error(decision, headers: dict) -> QuotaExceeded:
-    """The 429 for a refused decision: which limit and window, when it resets, how to raise it."""
+    """The 429 for a refused decision: which limit and window, when it resets, how to raise it;
+    a 402 spend_cap_reached when the window is the owner's spend cap."""
     c, policy = decision.refused, decision.policy
     reset_iso = datetime.fromtimestamp(int(c.reset_at + 0.999), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     upgrade = policy.get("upgrade") or ""
     if c.kind == "gcra":
         detail, upgrade = _burst_detail(c, policy, decision.retry_after, upgrade)
         cls: type[RateLimited | QuotaExceeded] = RateLimited
+    elif c.reason == "spend_cap":
+        detail = f"{c.note} The cap resets with the month at {reset_iso}.".strip()
+        cls = SpendCapReached
+        upgrade = "Raise the spend cap on the dashboard's billing page."
     elif c.kind == "credits":
         detail = (f"This workspace used its {c.limit} {c.meter} credits for the month and has no top-up left. "
                   f"They refill at {reset_iso}. {upgrade}").strip()
@@ -72,5 +86,6 @@ def refusal_error(decision, headers: dict) -> QuotaExceeded:
             "retry_after": decision.retry_after,
             "plan": policy.get("plan"),
             "upgrade": upgrade or None,
+            **({"reason": c.reason} if c.reason else {}),
         },
     )

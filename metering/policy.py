@@ -8,7 +8,10 @@ Shape (billing builds it from a plan plus operator overrides):
         "requests": {"hour": {"limit": 1000, "hard": true}, "day": {"limit": 10000, "hard": true}},
         "analysis_runs": {"credits": 300}}}                  # monthly allowance, refilled each period
 
-A meter a policy does not name is counted but not limited.
+A meter a policy does not name is counted but not limited. A window may name why it exists
+when it is not the plan's own limit: "reason" (a code, e.g. "spend_cap": the owner's budget,
+set by billing) and "note" (what to tell the caller); a refusal by such a window is that
+reason's problem (metering.errors), and its 80/100 % crossings are left to whoever set it.
 """
 
 import copy
@@ -22,6 +25,7 @@ from core.cache import ALL, LocalCache
 WINDOWS = ("hour", "day", "month")
 _METER_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 BURST_WINDOWS = (1, 60)
+REASONS = ("spend_cap",)  # why a window exists besides the plan (see the module docstring)
 
 # The free plan's limits: what a workspace gets before billing says anything else.
 FALLBACK_POLICY = {
@@ -71,7 +75,13 @@ def validate(policy: dict) -> dict:
                 limit = {"limit": limit, "hard": True}
             if not isinstance(limit, dict) or not isinstance(limit.get("limit"), int) or limit["limit"] < 0:
                 raise PolicyError(f"meter {meter!r} {window}: limit is a non-negative integer")
-            clean[window] = {"limit": limit["limit"], "hard": bool(limit.get("hard", True))}
+            window_spec: dict[str, Any] = {"limit": limit["limit"], "hard": bool(limit.get("hard", True))}
+            if limit.get("reason") is not None:
+                if limit["reason"] not in REASONS or not isinstance(limit.get("note", ""), str):
+                    raise PolicyError(f"meter {meter!r} {window}: reason is one of {', '.join(REASONS)}, "
+                                      "with a text note")
+                window_spec.update(reason=limit["reason"], note=limit.get("note", "")[:500])
+            clean[window] = window_spec
         out["meters"][meter] = clean
     return out
 

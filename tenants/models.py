@@ -42,6 +42,9 @@ class Workspace(TenantMixin):
     # by billing through workspace_set_features: layers below billing (branding) gate on them
     # without importing billing.
     features = models.JSONField(default=dict, blank=True)
+    # The plan's member limit (None: unlimited), written by billing through
+    # workspace_set_member_limit; accounts reads it where members are invited.
+    member_limit = models.PositiveIntegerField(null=True, blank=True)
 
     # tenants.services.workspace_create provisions the schema itself (replaying the template's
     # script in the caller's transaction), never django-tenants' save(), whose clone_schema

@@ -162,6 +162,28 @@ def workspace_set_features(*, workspace: Workspace, features: dict[str, bool], a
     return workspace
 
 
+def workspace_set_member_limit(*, workspace: Workspace, member_limit: int | None, actor: Actor = None) -> Workspace:
+    """Record how many members the workspace's plan allows (None: unlimited); billing calls this
+    when the plan changes, accounts checks it when inviting (accounts.limits).
+
+    Raises InvalidInput for a negative or non-integer limit.
+    """
+    if member_limit is not None and (not isinstance(member_limit, int) or isinstance(member_limit, bool)
+                                     or member_limit < 0):
+        raise InvalidInput("A member limit is a non-negative whole number, or none for unlimited.",
+                           field="member_limit")
+    if workspace.member_limit == member_limit:
+        return workspace
+    with transaction.atomic():
+        old = workspace.member_limit
+        workspace.member_limit = member_limit
+        workspace.save(update_fields=["member_limit"])
+        record(action="member_limit_changed", actor=actor, resource=workspace, workspace=workspace,
+               details={"from": old, "to": member_limit})
+    invalidation.publish(f"workspace:{workspace.pk}")
+    return workspace
+
+
 def domain_add(*, workspace: Workspace, domain: str, actor: Actor = None) -> Domain:
     domain = (domain or "").strip().lower().rstrip(".")
     if not domain or "." not in domain or len(domain) > 253:

@@ -36,7 +36,7 @@ def invitation_create(*, workspace: Workspace, email: str, role: str, actor: Mem
         raise NotAllowed("Only an owner can invite another owner.")
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
         raise Conflict(f"{email} is already a member of this workspace.", field="email")
-    limits.check_member_limit(workspace=workspace)
+    limits.check_member_limit(workspace=workspace, email=email)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic(durable=True):

@@ -21,7 +21,7 @@ def membership_create(*, user: User, workspace: Workspace, role: str = Role.MEMB
         raise InvalidInput(f"Unknown role {role!r}.", field="role")
     if Membership.objects.filter(user=user, workspace=workspace).exists():
         raise Conflict(f"{user.email} is already a member of this workspace.", field="email")
-    limits.check_member_limit(workspace=workspace)
+    limits.check_member_limit(workspace=workspace, email=user.email)
     with transaction.atomic(savepoint=False):
         return Membership.objects.create(user=user, workspace=workspace, role=role)
 

@@ -24,6 +24,7 @@ ACTIONS = frozenset({
     "domain_verified", "workspace_created", "workspace_suspended", "workspace_reactivated", "data_exported",
     "backup_completed", "backup_failed", "credits_topped_up", "user_erased", "limits_changed", "workspace_deleted",
     "usage_mismatch", "features_changed",
+    "member_limit_changed", "spend_cap_changed", "spend_cap_warning", "invoice_finalized", "invoice_created",
 })
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 

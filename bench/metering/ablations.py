@@ -11,11 +11,13 @@ an A/B run shows what that part costs under load.
   no-headers      no rate-limit headers on the response
   hdr-compute-only  the header values are computed but not set (what setting and sending costs)
   hdr-short       the five headers set with one-character values (what their length costs)
+  no-spend-cap    the policy without the spend cap's window (a window with a "reason"): with
+                  BENCH_SPEND_CAP_CENTS set for prepare.py, what the spend cap adds to the check
 """
 
 import hashlib
 
-NAMES = ("ping", "no-redis", "instant-script", "no-headers", "hdr-compute-only", "hdr-short")
+NAMES = ("ping", "no-redis", "instant-script", "no-headers", "hdr-compute-only", "hdr-short", "no-spend-cap")
 INSTANT = "return {1, 0, 0, 0, 9999999, 0, 5, 0, 5, 0, 5, 0}"  # 4 windows, all admitted
 
 
@@ -51,6 +53,19 @@ def apply(names: str) -> None:
         engine._SCRIPT_SOURCE = INSTANT
         engine._SCRIPT_SHA = hashlib.sha1(INSTANT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
         engine._plans.clear()
+    if "no-spend-cap" in picked:
+        real_policy_for, stripped = engine.policy_for, {}
+
+        def policy_for(workspace):
+            policy = real_policy_for(workspace)
+            if id(policy) not in stripped:  # one stripped copy per cached policy: plans stay cached
+                stripped.clear()
+                stripped[id(policy)] = {**policy, "meters": {
+                    m: {w: v for w, v in spec.items() if not (isinstance(v, dict) and v.get("reason"))}
+                    for m, spec in policy.get("meters", {}).items()}}
+            return stripped[id(policy)]
+
+        engine.policy_for = policy_for
     if "no-headers" in picked:
         headers.apply = lambda response, decision: None
     if "hdr-compute-only" in picked:

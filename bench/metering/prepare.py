@@ -3,7 +3,9 @@
     DJANGO_SETTINGS_MODULE=bench.metering.settings python -m bench.metering.prepare
 
 A workspace `bench-metering` on Pro with overrides so large that no request is ever
-refused, though every window is still checked and counted; a Tollgate key for (b); a
+refused, though every window is still checked and counted (with BENCH_SPEND_CAP_CENTS set,
+also a spend cap of that many cents: one more window, requests-month, never reached at
+$1,000,000); a Tollgate key for (b); a
 djangorestframework-api-key key for (c). Keys are kept in var/bench/metering_keys.json
 (mode 600) and reused while valid. Stale counters and usage events of the workspace
 are deleted from the bench Redis DB, so each run starts from the same state.
@@ -24,7 +26,12 @@ from rest_framework_api_key.models import APIKey  # noqa: E402
 from apikeys import keys  # noqa: E402
 from apikeys.models import ApiKey  # noqa: E402
 from apikeys.services import apikey_create  # noqa: E402
-from billing.services import catalogue_ensure, subscription_set_overrides, subscription_set_plan  # noqa: E402
+from billing.services import (  # noqa: E402
+    catalogue_ensure,
+    spend_cap_set,
+    subscription_set_overrides,
+    subscription_set_plan,
+)
 from core.redis import get_redis  # noqa: E402
 from metering.redis_keys import tag  # noqa: E402
 from tenants.selectors import workspace_get  # noqa: E402
@@ -74,6 +81,8 @@ def main() -> None:
     workspace = workspace_get(slug=SLUG) or workspace_create(name="Bench metering", slug=SLUG)
     subscription_set_plan(workspace=workspace, plan_slug="pro")
     subscription_set_overrides(workspace=workspace, overrides=OVERRIDES)
+    cap = os.environ.get("BENCH_SPEND_CAP_CENTS")
+    spend_cap_set(workspace=workspace, cap_cents=int(cap) if cap else None)
     saved = _saved()
     out = {"workspace_id": workspace.pk, "tollgate": _tollgate_key(workspace, saved), "drf": _drf_key(saved)}
     KEY_FILE.parent.mkdir(parents=True, exist_ok=True)

@@ -252,3 +252,9 @@ AUDITLOG_CID_GETTER = "auditing.history.request_id"  # model history carries the
 # Raw usage events are kept at least this long; older months' partitions are dropped whole
 # (rollups are kept). metering/pipeline/partitions.py
 USAGE_RAW_RETENTION_DAYS = env.int("TOLLGATE_USAGE_RAW_RETENTION_DAYS", default=30)
+
+# Billing ------------------------------------------------------------------------------------
+# How long a closed period's invoice stays a draft (late usage events still count) before it
+# is finalised; a tax rate placeholder in basis points (0 until a tax integration exists).
+BILLING_INVOICE_DRAFT_WINDOW_SECONDS = env.int("TOLLGATE_INVOICE_DRAFT_WINDOW_SECONDS", default=3600)
+BILLING_TAX_RATE_BPS = env.int("TOLLGATE_TAX_RATE_BPS", default=0)

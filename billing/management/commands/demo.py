@@ -5,11 +5,13 @@ workspace on Pro, an API key in var/demo_api_key.txt, 30 days of sample usage
 through the usage pipeline (billing/demo_usage.py).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership, User
 from accounts.permissions import Role
@@ -17,6 +19,8 @@ from apikeys import keys
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create
 from billing.demo_usage import DAYS, sample_usage_load
+from billing.invoicing import periods
+from billing.invoicing.close import invoices_finalise, invoices_open
 from billing.services import catalogue_ensure, subscription_set_plan
 from tenants.selectors import workspace_get, workspace_url
 from tenants.services import workspace_create
@@ -50,6 +54,7 @@ class Command(BaseCommand):
             subscription_set_plan(workspace=workspace, plan_slug="pro")
         key_text = self._demo_key(workspace, users[USERS[0][0]])
         generated = sample_usage_load(workspace=workspace, owner=users[USERS[0][0]])
+        self._last_month_invoice(workspace)
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  Dashboard:  {workspace_url(workspace, '/login/')}  ({USERS[0][0]} / {PASSWORD})")
         self.stdout.write(f"  Operators:  {workspace_url(None, '/admin/')}  ({OPERATOR[0]} / {OPERATOR[1]})")
@@ -70,3 +75,12 @@ class Command(BaseCommand):
         KEY_FILE.write_text(text + "\n")
         KEY_FILE.chmod(0o600)
         return text
+
+    def _last_month_invoice(self, workspace) -> None:
+        """One finalised invoice, for last month, rated from the sample usage's daily totals (the
+        pipeline rolled them up); idempotent: one period invoice per workspace and month."""
+        now = timezone.now()
+        start, end = periods.previous(now.date())
+        invoices_open(period_start=start, period_end=end, workspace_ids=[workspace.pk])
+        invoices_finalise(now=max(now, periods.at_midnight(end) + timedelta(
+            seconds=settings.BILLING_INVOICE_DRAFT_WINDOW_SECONDS)), workspace_ids=[workspace.pk])

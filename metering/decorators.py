@@ -23,7 +23,7 @@ import logging
 from functools import wraps
 
 from metering import engine, headers
-from metering.errors import MeteringUnavailable, refusal_error
+from metering.errors import MeteringUnavailable, QuotaExceeded, RateLimited, refusal_error
 from metering.metrics import RATE_LIMIT_EXCEEDED
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,9 @@ def metered(**costs):
             headers.apply(response, decision)
             return response
 
+        # For the OpenAPI document (core/openapi.py): the refusals, and the rate-limit headers
+        wrapped.problems = (*getattr(handler, "problems", ()), RateLimited, QuotaExceeded, MeteringUnavailable)
+        wrapped.rate_limited = True
         return wrapped
 
     return decorator

@@ -14,7 +14,8 @@ code does not raise under another name. An operation lists:
 
 Each status gets one `application/problem+json` response with an example per code. Metered
 operations document RateLimit-Policy, RateLimit and X-RateLimit-* on their success and 429
-responses, and Retry-After on the 429. Every response documents X-Request-ID.
+responses, and Retry-After on the 429. X-Request-ID, on every response, is said once in the
+document's description (SPECTACULAR_SETTINGS) rather than on each of them.
 
 AutoSchema is REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS. This module imports no app: apps hand it
 their error classes.
@@ -144,9 +145,6 @@ RATE_LIMIT_HEADERS = [
     _header("X-RateLimit-Reset", "When that window resets, epoch seconds.", "1767225600", OpenApiTypes.INT, _METERED),
     _header("Retry-After", "Seconds to wait before this call can be admitted.", "1", OpenApiTypes.INT, ["429"]),
 ]
-REQUEST_ID_HEADER = _header("X-Request-ID", "This request's id (also in a problem's `request_id`): quote it to "
-                            "support. A caller's own X-Request-ID is echoed as a correlation id.",
-                            EXAMPLE_REQUEST_ID)
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -179,7 +177,7 @@ class AutoSchema(openapi.AutoSchema):
         return responses
 
     def get_override_parameters(self) -> list:
-        parameters = [*super().get_override_parameters(), REQUEST_ID_HEADER]
+        parameters = list(super().get_override_parameters())
         if getattr(self._handler(), "rate_limited", False):
             parameters.extend(RATE_LIMIT_HEADERS)
         return parameters

@@ -41,7 +41,8 @@ class LimitsApi(APIView):
     required_scope = "read"
     session_action = "usage.view"
 
-    @extend_schema(responses=LimitsOutput, examples=[OpenApiExample("pro plan", response_only=True, value={
+    @extend_schema(summary="Limits and usage of every window", tags=["usage"], responses=LimitsOutput,
+                   examples=[OpenApiExample("pro plan", response_only=True, value={
         "plan": "pro", "limits": [
             {"meter": "requests", "window": "burst", "name": "burst", "limit": 100, "hard": True, "used": 1,
              "remaining": 99, "reset": 1796394564, "window_seconds": 1},
@@ -83,7 +84,8 @@ class InfoApi(APIView):
     permission_classes = [ScopePermission]
     required_scope = "read"
 
-    @extend_schema(responses=InfoOutput, examples=[OpenApiExample("a key", response_only=True, value={
+    @extend_schema(summary="The calling key and its plan", tags=["usage"], responses=InfoOutput,
+                   examples=[OpenApiExample("a key", response_only=True, value={
         "workspace": {"id": 7, "slug": "demo", "name": "Demo Inc", "status": "active"},
         "key": {"id": "k7qx2m9ab3cd", "prefix": "tg_live_k7qx2m9ab3cd", "name": "Demo key", "environment": "live",
                 "scopes": ["admin", "read", "write"], "expires_at": None},

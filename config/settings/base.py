@@ -184,7 +184,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
-    "DESCRIPTION": "Metered, multi-tenant API. Authenticate with `Authorization: Bearer <key>`.",
+    "DESCRIPTION": (
+        "Metered, multi-tenant API. Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; the key "
+        "names its workspace.\n\n"
+        "Every response carries `X-Request-ID` (quote it to support). Errors are RFC 9457 problems "
+        "(`application/problem+json`) with a stable `code`: each operation lists the codes it may answer. "
+        "Metered calls answer `RateLimit-Policy`, `RateLimit` and `X-RateLimit-*`; a 429 adds `Retry-After`. "
+        "Start with docs/QUICK_START.md."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and Redoc from our static files, not a CDN: our CSP allows only our own scripts,

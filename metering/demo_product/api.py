@@ -40,7 +40,8 @@ class AnalyzeApi(APIView):
 
         text = serializers.CharField(max_length=analysis.MAX_CHARS)
 
-    @extend_schema(request=InputSerializer, responses=AnalysisOutput, examples=[
+    @extend_schema(summary="Analyze a text (metered)", tags=["metered"], request=InputSerializer,
+                   responses=AnalysisOutput, examples=[
         OpenApiExample("hello", value={"text": "I love this API"}, request_only=True),
         OpenApiExample("analysis", response_only=True, value={
             "words": 4, "characters": 15, "sentences": 1, "sentiment": {"label": "positive", "score": 1.0},

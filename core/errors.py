@@ -42,6 +42,15 @@ class WorkspaceSuspended(DomainError):
     example_detail = "This workspace is suspended. Contact the platform operator."
 
 
+class UnknownHost(DomainError):
+    """tenants.middleware: no workspace is served at the request's host."""
+
+    code = "unknown_host"
+    status = HTTPStatus.NOT_FOUND
+    title = "Unknown host"
+    example_detail = "No workspace is served at 'nosuch.tollgate.example'."
+
+
 class TenantMismatch(DomainError):
     code = "tenant_mismatch"
     status = HTTPStatus.FORBIDDEN

@@ -35,11 +35,15 @@ from core.errors import (
     InvalidInput,
     MalformedJson,
     NotFound,
+    UnknownHost,
     UnsupportedMediaType,
 )
 from core.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE
 
 ErrorClass = type[DomainError]
+# What any /api/ request may meet before its view: tenants.middleware's answer for a host that
+# serves no workspace (and its 403 for a suspended one, which ApiKeyAuthentication names too).
+HOST_PROBLEMS: tuple[ErrorClass, ...] = (UnknownHost,)
 BODY_PROBLEMS: tuple[ErrorClass, ...] = (InvalidInput, MalformedJson, UnsupportedMediaType, BodyTooLarge)
 EXAMPLE_REQUEST_ID = "b3f1c2d4e5a64f7b8c9d0e1f2a3b4c5d"
 
@@ -154,7 +158,7 @@ class AutoSchema(openapi.AutoSchema):
         return getattr(self.view, self.method.lower(), None)
 
     def implied_problems(self) -> list[ErrorClass]:
-        errors: list[ErrorClass] = []
+        errors: list[ErrorClass] = list(HOST_PROBLEMS)
         for part in (*self.view.get_authenticators(), *self.view.get_permissions()):
             errors.extend(getattr(type(part), "problems", ()))
         errors.extend(getattr(self._handler(), "problems", ()))

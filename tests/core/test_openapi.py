@@ -127,6 +127,10 @@ def test_what_the_server_refuses_is_documented(schema, workspace, owner, api_key
                     continue
                 # then the answer's status and code are in the document for that operation
                 _assert_documented(schema, path, method, response)
+            # and on a host that serves no workspace
+            unknown = _call(Client(HTTP_HOST="nosuch.localhost"), method, path, **bearer)
+            assert unknown.status_code == 404
+            _assert_documented(schema, path, method, unknown)
 
 
 def test_the_metered_endpoints_errors_and_headers_are_documented(schema, workspace, owner, api_key):

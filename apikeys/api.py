@@ -65,7 +65,7 @@ class KeyListCreateApi(_KeyApi):
         class Meta:
             ref_name = "KeyListOutput"
 
-        data = KeyOutput(many=True)
+        data = KeyOutput(many=True)  # type: ignore[assignment]  # the body's field; Serializer.data is typed by the stubs
 
     @extend_schema(summary="List keys", tags=["keys"], responses=ListOutput, operation_id="v1_keys_list")
     def get(self, request):

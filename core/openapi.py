@@ -62,8 +62,10 @@ class ProblemSerializer(serializers.Serializer):
     instance = serializers.CharField(allow_null=True, help_text="The request's path.")
     code = serializers.CharField(help_text="Stable, for programs: switch on this.")
     request_id = serializers.CharField(allow_null=True, help_text="Also in the X-Request-ID header.")
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
-                                   help_text="invalid_input: messages by field path.")
+    # "errors" is the problem's field name; Serializer also has an .errors property, which the stubs type
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="invalid_input: messages by field path.")
     field = serializers.CharField(required=False, help_text="invalid_input: the first field at fault.")
 
 

@@ -21,6 +21,7 @@ view whose work must not happen at all past a quota keeps its costs request-base
 
 import logging
 from functools import wraps
+from typing import Any
 
 from metering import engine, headers
 from metering.errors import MeteringUnavailable, QuotaExceeded, RateLimited, refusal_error
@@ -73,8 +74,9 @@ def metered(**costs):
             return response
 
         # For the OpenAPI document (core/openapi.py): the refusals, and the rate-limit headers
-        wrapped.problems = (*getattr(handler, "problems", ()), RateLimited, QuotaExceeded, MeteringUnavailable)
-        wrapped.rate_limited = True
+        marked: Any = wrapped
+        marked.problems = (*getattr(handler, "problems", ()), RateLimited, QuotaExceeded, MeteringUnavailable)
+        marked.rate_limited = True
         return wrapped
 
     return decorator

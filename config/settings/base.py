@@ -146,10 +146,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # REDIS: cache, Celery broker, metering and cache invalidation
 REDIS_URL = env("REDIS_URL")
+# REDIS_URL names a node of a Redis Cluster: metering's client speaks Cluster (core/redis.py).
+# Celery's broker and Django's cache don't: give them a plain Redis (CELERY_BROKER_URL,
+# TOLLGATE_CACHE_REDIS_URL). docs/scaling.md
+REDIS_CLUSTER = env.bool("TOLLGATE_REDIS_CLUSTER", default=False)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": env("TOLLGATE_CACHE_REDIS_URL", default=REDIS_URL),
         "KEY_PREFIX": "tg",
     }
 }

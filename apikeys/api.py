@@ -2,15 +2,17 @@
 
 from datetime import timedelta
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys import selectors, services
+from apikeys.errors import ScopeNotGrantable
 from apikeys.models import ApiKey
 from apikeys.permissions import ScopePermission, actor_of
 from core.errors import NotFound
+from core.openapi import problems
 
 
 class KeyOutput(serializers.Serializer):
@@ -59,12 +61,23 @@ class KeyListCreateApi(_KeyApi):
     class CreatedOutput(KeyOutput):
         key = serializers.CharField()
 
-    @extend_schema(responses=KeyOutput(many=True))
+    class ListOutput(serializers.Serializer):
+        class Meta:
+            ref_name = "KeyListOutput"
+
+        data = KeyOutput(many=True)  # type: ignore[assignment]  # the body's field; Serializer.data is typed by the stubs
+
+    @extend_schema(summary="List keys", tags=["keys"], responses=ListOutput, operation_id="v1_keys_list")
     def get(self, request):
         keys = selectors.apikey_list(workspace=request.workspace)
         return Response({"data": KeyOutput(keys, many=True).data})
 
-    @extend_schema(request=InputSerializer, responses={201: CreatedOutput})
+    @extend_schema(summary="Create a key (its secret is shown once)", tags=["keys"], request=InputSerializer,
+                   responses={201: CreatedOutput}, examples=[
+        OpenApiExample("a read-only key for a server", request_only=True,
+                       value={"name": "reporting server", "scopes": ["read"], "burst_limit": 5}),
+    ])
+    @problems(ScopeNotGrantable)
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -75,13 +88,13 @@ class KeyListCreateApi(_KeyApi):
 
 
 class KeyDetailApi(_KeyApi):
-    @extend_schema(responses=KeyOutput)
+    @extend_schema(summary="A key", tags=["keys"], responses=KeyOutput)
     def get(self, request, key_id):
         return Response(KeyOutput(self.key_or_404(request, key_id)).data)
 
 
 class KeyRevokeApi(_KeyApi):
-    @extend_schema(request=None, responses=KeyOutput)
+    @extend_schema(summary="Revoke a key (everywhere within a second)", tags=["keys"], request=None, responses=KeyOutput)
     def post(self, request, key_id):
         key = services.apikey_revoke(key=self.key_or_404(request, key_id), actor=actor_of(request))
         return Response(KeyOutput(key).data)
@@ -95,7 +108,10 @@ class KeyRotateApi(_KeyApi):
         grace_period = serializers.IntegerField(min_value=0, max_value=30 * 86400, default=86400,
                                                 help_text="Seconds the old key keeps working (0 = stop now).")
 
-    @extend_schema(request=InputSerializer, responses={201: KeyListCreateApi.CreatedOutput})
+    @extend_schema(summary="Rotate a key (the old one works for a grace period)", tags=["keys"], request=InputSerializer,
+                   responses={201: KeyListCreateApi.CreatedOutput},
+                   examples=[OpenApiExample("a day's overlap", request_only=True, value={"grace_period": 86400})])
+    @problems(ScopeNotGrantable)
     def post(self, request, key_id):
         data = self.InputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)

@@ -66,6 +66,9 @@ def verify(raw: str):
 
 
 class ApiKeyAuthentication(BaseAuthentication):
+    # What it may refuse, for the OpenAPI document (core/openapi.py)
+    problems = (InvalidApiKey, ApiKeyRevoked, ApiKeyExpired, WorkspaceSuspended, TenantMismatch, IpNotAllowed)
+
     def authenticate(self, request):
         raw = credentials_from(request._request)
         if raw is None:

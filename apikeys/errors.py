@@ -1,4 +1,5 @@
 from http import HTTPStatus
+from typing import ClassVar
 
 from core.errors import DomainError
 
@@ -37,12 +38,15 @@ class InsufficientScope(DomainError):
     code = "insufficient_scope"
     status = HTTPStatus.FORBIDDEN
     title = "Insufficient scope"
+    example_detail = "This key lacks the 'admin' scope this endpoint needs."
+    example_extra: ClassVar[dict] = {"required_scope": "admin"}
 
 
 class IpNotAllowed(DomainError):
     code = "ip_not_allowed"
     status = HTTPStatus.FORBIDDEN
     title = "Address not allowed"
+    example_detail = "Requests with this key are not allowed from your address."
 
 
 class ScopeNotGrantable(DomainError):
@@ -51,3 +55,5 @@ class ScopeNotGrantable(DomainError):
     code = "scope_not_grantable"
     status = HTTPStatus.FORBIDDEN
     title = "Scope beyond your role"
+    example_detail = "Your role can't grant the 'admin' scope."
+    example_extra: ClassVar[dict] = {"scope": "admin", "field": "scopes"}

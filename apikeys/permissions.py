@@ -5,7 +5,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from accounts.permissions import can
 from apikeys.authentication import ApiKeyPrincipal
 from apikeys.errors import InsufficientScope
-from core.errors import NotFound
+from core.errors import AuthenticationRequired, NotFound
 
 
 class ScopePermission(BasePermission):
@@ -13,6 +13,10 @@ class ScopePermission(BasePermission):
 
     A session (dashboard user) needs `session_action` in the role matrix instead.
     """
+
+    # What it may refuse, for the OpenAPI document (core/openapi.py): no credentials at all is
+    # IsAuthenticated's 401 (core.problems), a key without the scope a 403.
+    problems = (AuthenticationRequired, InsufficientScope)
 
     def has_permission(self, request, view):
         needed = getattr(view, "required_scope", None) or (

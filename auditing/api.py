@@ -19,6 +19,7 @@ from apikeys.permissions import ScopePermission, actor_of, require_session_actio
 from auditing import exports, selectors, services
 from auditing.filters import AuditFilterForm, parse_limit
 from core.errors import InvalidInput
+from core.openapi import problems
 from core.renderers import JSONRenderer
 
 FORMATS = ("json", *exports.FORMATS)
@@ -113,11 +114,12 @@ class AuditLogListApi(APIView):
     renderer_classes = [JSONRenderer, CsvRenderer, JsonLinesRenderer]
     content_negotiation_class = FormatParamNegotiation
 
-    @extend_schema(parameters=_PARAMS, responses={
+    @extend_schema(summary="Audit events, or an export", tags=["audit"], parameters=_PARAMS, responses={
         (200, "application/json"): AuditLogPageOutput,
         (200, "text/csv"): OpenApiTypes.STR,
         (200, "application/jsonl"): OpenApiTypes.STR,
     })
+    @problems(InvalidInput)
     def get(self, request):
         fmt = request.query_params.get("format") or request.accepted_renderer.format
         if fmt not in FORMATS:

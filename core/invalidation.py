@@ -28,7 +28,8 @@ def channel(client=None) -> str:
     """Pub/sub ignores Redis DB numbers: name the DB, so deployments (or test runs) sharing
     a server in different DBs don't clear each other's caches."""
     client = client or get_redis()
-    return f"tollgate:invalidate:db{client.connection_pool.connection_kwargs.get('db', 0)}"
+    pool = getattr(client, "connection_pool", None)  # a RedisCluster has none: its one database is 0
+    return f"tollgate:invalidate:db{pool.connection_kwargs.get('db', 0) if pool is not None else 0}"
 
 _handlers: list[Callable[[str], None]] = []
 _state: dict[str, Any] = {"pid": None, "connected": False}

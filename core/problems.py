@@ -15,7 +15,19 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 
 from core import context
-from core.errors import DomainError
+from core.errors import (
+    AuthenticationRequired,
+    BadRequest,
+    BodyTooLarge,
+    DomainError,
+    InternalError,
+    InvalidInput,
+    MalformedJson,
+    NotFound,
+    Throttled,
+    TooManyFields,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,17 +109,15 @@ def _suspicious(exc: SuspiciousOperation, request, *, log: bool = True) -> Probl
         logging.getLogger(f"django.security.{exc.__class__.__name__}").warning("%s", exc)
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return problem(
-            status=413, code="body_too_large", title="Request body too large", request=request,
-            detail=f"The request body is larger than {limit / 1_048_576:g} MB ({limit} bytes), the most this API reads.",
-        )
+        return from_domain_error(BodyTooLarge(
+            f"The request body is larger than {limit / 1_048_576:g} MB ({limit} bytes), the most this API reads."),
+            request)
     if isinstance(exc, TooManyFieldsSent):
-        return problem(status=400, code="too_many_fields", title="Too many parameters", request=request,
-                       detail=f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query or form "
-                              "parameters, the most this API reads.")
+        return from_domain_error(TooManyFields(
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query or form "
+            "parameters, the most this API reads."), request)
     # The others' messages are for operators (DisallowedHost suggests an ALLOWED_HOSTS entry): not echoed
-    return problem(status=400, code="bad_request", title="Bad request", detail="The request was refused as malformed.",
-                   request=request)
+    return from_domain_error(BadRequest(BadRequest.example_detail), request)
 
 
 def exception_handler(exc, ctx):
@@ -131,28 +141,17 @@ def exception_handler(exc, ctx):
         field = first_path.split(".")[0]
         if field and field != "non_field_errors":
             extra["field"] = field  # as the other invalid_input problems name theirs: the top-level field
-        return problem(
-            status=400, code="invalid_input", title="Invalid input", detail=first[0], request=request, **extra
-        )
+        return from_domain_error(InvalidInput(first[0], **extra), request)
     if isinstance(exc, drf.ParseError):
-        return problem(status=400, code="malformed_json", title="Malformed request body", detail=str(exc.detail), request=request)
+        return from_domain_error(MalformedJson(str(exc.detail)), request)
     if isinstance(exc, drf.UnsupportedMediaType):
-        return problem(status=415, code="unsupported_media_type", title="Unsupported media type",
-                       detail=str(exc.detail), request=request)
+        return from_domain_error(UnsupportedMediaType(str(exc.detail)), request)
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
-        return problem(
-            status=401,
-            code="authentication_required",
-            title="Authentication required",
-            detail="Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
-            request=request,
-            headers={"WWW-Authenticate": 'Bearer realm="api"'},
-        )
+        return from_domain_error(AuthenticationRequired(
+            AuthenticationRequired.example_detail, headers={"WWW-Authenticate": 'Bearer realm="api"'}), request)
     if isinstance(exc, drf.Throttled):
-        return problem(
-            status=429, code="throttled", title="Too many requests", detail=str(exc.detail), request=request,
-            headers={"Retry-After": str(int(getattr(exc, "wait", None) or 1))},
-        )
+        return from_domain_error(Throttled(
+            str(exc.detail), headers={"Retry-After": str(int(getattr(exc, "wait", None) or 1))}), request)
     if isinstance(exc, drf.APIException):
         code = exc.default_code if isinstance(exc.default_code, str) else "error"
         return problem(
@@ -169,16 +168,12 @@ def api_400(request, exception=None):
     """handler400 for /api/: what Django refused before a view ran (or a view let through)."""
     if isinstance(exception, SuspiciousOperation):
         return _suspicious(exception, request, log=False)  # django.security logged it already
-    return problem(status=400, code="bad_request", title="Bad request", detail="The request was refused as malformed.",
-                   request=request)
+    return from_domain_error(BadRequest(BadRequest.example_detail), request)
 
 
 def api_404(request, exception=None):
-    return problem(status=404, code="not_found", title="Not found", detail="No such resource.", request=request)
+    return from_domain_error(NotFound("No such resource."), request)
 
 
 def api_500(request):
-    return problem(
-        status=500, code="internal_error", title="Internal server error",
-        detail="Something went wrong on our side. Quote the request id when you contact support.", request=request,
-    )
+    return from_domain_error(InternalError(InternalError.example_detail), request)

@@ -1,5 +1,14 @@
 """One Redis client per process, with short timeouts so a dead Redis is noticed fast,
-and `execute`, the hot path's own connection per thread."""
+and `execute`, the hot path's own connection per thread.
+
+With REDIS_CLUSTER (TOLLGATE_REDIS_CLUSTER=true) REDIS_URL names a node of a Redis Cluster and
+the process client is a redis.cluster.RedisCluster. The hot path then sends its one command
+with `send_packed_routed(command, route)`: `route` is a key of the command's hash slot (every key
+of a workspace shares its `{ws:<id>}` tag, metering/redis_keys.py), the command goes to that
+slot's master on this thread's own connection to it, and a MOVED reply (the slot moved) makes
+the client reread the cluster's layout and send it once more. The single-Redis path
+(`send_packed`) is the same as without a cluster.
+"""
 
 import socket
 import ssl
@@ -12,6 +21,7 @@ import redis
 from django.conf import settings
 from redis._parsers.base import BaseParser
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.exceptions import InvalidResponse
 from redis.retry import Retry
 
@@ -36,6 +46,9 @@ def get_redis() -> redis.Redis:
 def new_client() -> redis.Redis:
     """A client with its own pool and the process client's settings (for a thread that holds
     a connection for good, like the invalidation listener)."""
+    if settings.REDIS_CLUSTER:
+        return RedisCluster.from_url(  # type: ignore[return-value]  # the commands metering uses are common to both
+            settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30)
     return redis.Redis.from_url(
         settings.REDIS_URL,
         socket_connect_timeout=0.5,
@@ -172,10 +185,13 @@ def send_packed(command: bytes):
     may have run all the same): an error reply (LOADING, READONLY, NOSCRIPT, ...) as it
     is, the connection kept, since it is sound.
     """
-    client = get_redis()
+    return _send(command, get_redis(), _wire)
+
+
+def _send(command: bytes, client: redis.Redis, wire_for):
     sent_before = False  # the first attempt's command went out whole (its connection then broke)
     for attempt in (0, 1):
-        wire = _wire(client)
+        wire = wire_for(client)
         try:
             reply = wire.call(command)
         except redis.RedisError as exc:
@@ -196,6 +212,39 @@ def send_packed(command: bytes):
             raise reply
         return reply
     raise AssertionError("unreachable")
+
+
+def execute_routed(route: str, *args):
+    """`execute` to the Cluster node that holds `route`'s slot (REDIS_CLUSTER)."""
+    return send_packed_routed(hiredis.pack_command(args), route)
+
+
+def send_packed_routed(command: bytes, route: str):
+    """`send_packed` to the master of `route`'s hash slot, on this thread's own connection to
+    that node (REDIS_CLUSTER). A MOVED reply rereads the cluster's layout and sends once more:
+    Redis refused the command without running it."""
+    cluster = get_redis()
+    for attempt in (0, 1):
+        node = cluster.get_node_from_key(route)  # type: ignore[attr-defined]
+        client = cluster.get_redis_connection(node)  # type: ignore[attr-defined]
+        try:
+            return _send(command, client, _node_wire)
+        except redis.exceptions.MovedError:
+            if attempt:
+                raise
+            cluster.nodes_manager.initialize()  # type: ignore[attr-defined]
+    raise AssertionError("unreachable")
+
+
+def _node_wire(client: redis.Redis) -> _Wire:
+    """This thread's own connection to one Cluster node (one per node it has talked to)."""
+    wires = getattr(_own, "node_wires", None)
+    if wires is None:
+        wires = _own.node_wires = {}
+    wire = wires.get(id(client))
+    if wire is None or wire.client is not client:
+        wire = wires[id(client)] = _Wire(client)
+    return wire
 
 
 def _wire(client: redis.Redis) -> _Wire:

@@ -3,14 +3,16 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.authentication import ApiKeyPrincipal
 from apikeys.permissions import ScopePermission
+from core.openapi import problems
 from metering import selectors
+from metering.errors import MeteringUnavailable
 from metering.policy import policy_for
 
 
@@ -39,7 +41,16 @@ class LimitsApi(APIView):
     required_scope = "read"
     session_action = "usage.view"
 
-    @extend_schema(responses=LimitsOutput)
+    @extend_schema(summary="Limits and usage of every window", tags=["usage"], responses=LimitsOutput,
+                   examples=[OpenApiExample("pro plan", response_only=True, value={
+        "plan": "pro", "limits": [
+            {"meter": "requests", "window": "burst", "name": "burst", "limit": 100, "hard": True, "used": 1,
+             "remaining": 99, "reset": 1796394564, "window_seconds": 1},
+            {"meter": "requests", "window": "hour", "name": "hour", "limit": 10000, "hard": True, "used": 588,
+             "remaining": 9412, "reset": 1796396400, "window_seconds": 3600},
+            {"meter": "analysis_runs", "window": "credits", "name": "analysis_runs-credits", "limit": 3000,
+             "hard": True, "used": 0, "remaining": 3000, "reset": 1798761600, "top_up_balance": 0}]})])
+    @problems(MeteringUnavailable)
     def get(self, request):
         key = getattr(request._request, "api_key", None)
         user_id = request.user.pk if key is None else None  # a dashboard session: the member's burst window
@@ -73,7 +84,12 @@ class InfoApi(APIView):
     permission_classes = [ScopePermission]
     required_scope = "read"
 
-    @extend_schema(responses=InfoOutput)
+    @extend_schema(summary="The calling key and its plan", tags=["usage"], responses=InfoOutput,
+                   examples=[OpenApiExample("a key", response_only=True, value={
+        "workspace": {"id": 7, "slug": "demo", "name": "Demo Inc", "status": "active"},
+        "key": {"id": "k7qx2m9ab3cd", "prefix": "tg_live_k7qx2m9ab3cd", "name": "Demo key", "environment": "live",
+                "scopes": ["admin", "read", "write"], "expires_at": None},
+        "plan": "pro"})])
     def get(self, request):
         workspace = request.workspace
         body: dict[str, Any] = {"workspace": {"id": workspace.pk, "slug": workspace.slug, "name": workspace.name,

@@ -21,9 +21,10 @@ view whose work must not happen at all past a quota keeps its costs request-base
 
 import logging
 from functools import wraps
+from typing import Any
 
 from metering import engine, headers, windows
-from metering.errors import MeteringUnavailable, refusal_error
+from metering.errors import MeteringUnavailable, QuotaExceeded, RateLimited, SpendCapReached, refusal_error
 from metering.metrics import RATE_LIMIT_EXCEEDED
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,11 @@ def metered(**costs):
             headers.apply(response, decision)
             return response
 
+        # For the OpenAPI document (core/openapi.py): the refusals, and the rate-limit headers
+        marked: Any = wrapped
+        marked.problems = (*getattr(handler, "problems", ()), RateLimited, QuotaExceeded, SpendCapReached,
+                           MeteringUnavailable)
+        marked.rate_limited = True
         return wrapped
 
     return decorator

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import ClassVar
 
 from core.errors import DomainError
 
@@ -11,11 +12,22 @@ class QuotaExceeded(DomainError):
     status = HTTPStatus.TOO_MANY_REQUESTS
     title = "Quota exceeded"
     type_uri = QUOTA_EXCEEDED_TYPE
+    example_detail = ("This workspace used its 10000 requests for this hour (pro plan). The quota resets at "
+                      "2026-12-04T15:00:00Z. Upgrade your plan in the dashboard's billing page for higher limits.")
+    example_extra: ClassVar[dict] = {
+        "violated-policies": ["hour"], "meter": "requests", "window": "hour", "limit": 10000,
+        "reset": 1796396400, "retry_after": 1837, "plan": "pro",
+        "upgrade": "Upgrade your plan in the dashboard's billing page for higher limits."}
 
 
 class RateLimited(QuotaExceeded):
     code = "rate_limited"
     title = "Too many requests"
+    example_detail = ("This key's own burst limit is 5 requests per second. Retry after 1 s, or use a key with a "
+                      "higher burst limit (the pro plan allows a key up to 100 per second).")
+    example_extra: ClassVar[dict] = {
+        "violated-policies": ["burst"], "meter": "requests", "window": "burst", "limit": 5,
+        "reset": 1796394564, "retry_after": 1, "plan": "pro", "upgrade": None}
 
 
 class SpendCapReached(QuotaExceeded):
@@ -31,6 +43,7 @@ class MeteringUnavailable(DomainError):
     code = "metering_unavailable"
     status = HTTPStatus.SERVICE_UNAVAILABLE
     title = "Metering unavailable"
+    example_detail = "Usage can't be checked right now. Retry shortly."
 
 
 def _per(window_seconds: int) -> str:

@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.urls import set_urlconf
 
 from core import context, db
-from core.problems import problem
+from core.errors import UnknownHost, WorkspaceSuspended
+from core.problems import from_domain_error
 from tenants.selectors import normalize_host, workspace_for_host
 
 
@@ -29,13 +30,11 @@ class TenantMiddleware:
         workspace = workspace_for_host(hostname) if hostname else None
         if workspace is None:
             if is_api_path(request.path):
-                return problem(status=404, code="unknown_host", title="Unknown host",
-                               detail=f"No workspace is served at {hostname!r}.", request=request)
+                return from_domain_error(UnknownHost(f"No workspace is served at {hostname!r}."), request)
             return render(request, "errors/unknown_host.html", {"hostname": hostname}, status=404)
         if not workspace.is_public and not workspace.is_active:
             if is_api_path(request.path):
-                return problem(status=403, code="workspace_suspended", title="Workspace suspended",
-                               detail="This workspace is suspended. Contact the platform operator.", request=request)
+                return from_domain_error(WorkspaceSuspended(WorkspaceSuspended.example_detail), request)
             return render(request, "errors/suspended.html", {"workspace": workspace}, status=403)
 
         request.tenant = workspace

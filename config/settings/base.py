@@ -148,10 +148,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # REDIS: cache, Celery broker, metering and cache invalidation
 REDIS_URL = env("REDIS_URL")
+# REDIS_URL names a node of a Redis Cluster: metering's client speaks Cluster (core/redis.py).
+# Celery's broker and Django's cache don't: give them a plain Redis (CELERY_BROKER_URL,
+# TOLLGATE_CACHE_REDIS_URL). docs/scaling.md
+REDIS_CLUSTER = env.bool("TOLLGATE_REDIS_CLUSTER", default=False)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": env("TOLLGATE_CACHE_REDIS_URL", default=REDIS_URL),
         "KEY_PREFIX": "tg",
     }
 }
@@ -181,12 +185,19 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # DRF's, nesting bounded
     "EXCEPTION_HANDLER": "core.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",  # problems and rate-limit headers per operation
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
-    "DESCRIPTION": "Metered, multi-tenant API. Authenticate with `Authorization: Bearer <key>`.",
+    "DESCRIPTION": (
+        "Metered, multi-tenant API. Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; the key "
+        "names its workspace.\n\n"
+        "Every response carries `X-Request-ID` (quote it to support). Errors are RFC 9457 problems "
+        "(`application/problem+json`) with a stable `code`: each operation lists the codes it may answer. "
+        "Metered calls answer `RateLimit-Policy`, `RateLimit` and `X-RateLimit-*`; a 429 adds `Retry-After`. "
+        "Start with docs/QUICK_START.md."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and Redoc from our static files, not a CDN: our CSP allows only our own scripts,

@@ -6,6 +6,7 @@ import re
 from functools import cache, lru_cache
 from http import HTTPStatus
 from pathlib import Path
+from typing import ClassVar
 
 from core.errors import DomainError, InvalidInput
 
@@ -17,12 +18,16 @@ _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 class EmptyText(InvalidInput):
     code = "empty_text"
     title = "Empty text"
+    example_detail = "The text is empty. Send at least one word."
+    example_extra: ClassVar[dict] = {"errors": {"text": ["Must not be empty."]}}
 
 
 class TextTooLong(DomainError):
     code = "text_too_long"
     status = HTTPStatus(413)
     title = "Text too long"
+    example_detail = f"The text has 12000 characters; the limit is {MAX_CHARS}."
+    example_extra: ClassVar[dict] = {"errors": {"text": [f"At most {MAX_CHARS} characters."]}}
 
 
 @cache

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.permissions import ScopePermission
+from core.openapi import problems
 from metering.decorators import metered
 from metering.demo_product import analysis
 
@@ -39,8 +40,15 @@ class AnalyzeApi(APIView):
 
         text = serializers.CharField(max_length=analysis.MAX_CHARS)
 
-    @extend_schema(request=InputSerializer, responses=AnalysisOutput,
-                   examples=[OpenApiExample("hello", value={"text": "I love this API"})])
+    @extend_schema(summary="Analyze a text (metered)", tags=["metered"], request=InputSerializer,
+                   responses=AnalysisOutput, examples=[
+        OpenApiExample("hello", value={"text": "I love this API"}, request_only=True),
+        OpenApiExample("analysis", response_only=True, value={
+            "words": 4, "characters": 15, "sentences": 1, "sentiment": {"label": "positive", "score": 1.0},
+            "emotions": {"joy": 1.0, "sadness": 0.0, "anger": 0.0, "fear": 0.0, "surprise": 0.0, "trust": 0.0},
+            "dominant_emotion": "joy"}),
+    ])
+    @problems(analysis.EmptyText, analysis.TextTooLong)
     @metered(requests=1, tokens=_tokens)
     def post(self, request):
         return Response(analysis.analyze(request.data["text"]))

@@ -37,6 +37,12 @@ class SpendCapReached(QuotaExceeded):
     code = "spend_cap_reached"
     status = HTTPStatus.PAYMENT_REQUIRED
     title = "Spend cap reached"
+    example_detail = ("This workspace's spend cap of $50.00 of overage this month is reached (pro plan). It resets "
+                      "at 2027-01-01T00:00:00Z. Raise the spend cap on the dashboard's billing page.")
+    example_extra: ClassVar[dict] = {
+        "violated-policies": ["month"], "meter": "requests", "window": "month", "limit": 2000000,
+        "reset": 1798761600, "retry_after": 2318400, "plan": "pro",
+        "upgrade": "Raise the spend cap on the dashboard's billing page."}
 
 
 class MeteringUnavailable(DomainError):

@@ -17,3 +17,8 @@ def plan_next(*, plan: Plan) -> Plan | None:
 
 def subscription_for(*, workspace: Workspace) -> Subscription | None:
     return Subscription.objects.filter(workspace=workspace).select_related("plan").first()
+
+
+def plan_list_active() -> list[Plan]:
+    """The plans on offer, in the catalogue's order."""
+    return list(Plan.objects.filter(is_active=True).order_by("sort_order", "monthly_price_cents"))

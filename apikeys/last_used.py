@@ -22,8 +22,9 @@ _state: dict[str, int | None] = {"pid": None}
 _lock = threading.Lock()
 
 
-def touch(key_pk: int) -> None:
-    _pending[key_pk] = time.time()
+def touch(key_pk: int, at: float | None = None) -> None:
+    """Note that the key was used now (or at `at`, epoch seconds: the demo's sample calls)."""
+    _pending[key_pk] = time.time() if at is None else at
     if _state["pid"] != process.pid():
         _start()
 

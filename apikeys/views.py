@@ -12,6 +12,7 @@ nor the cookie ever holds it in clear, and it is never in a URL.
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
@@ -27,6 +28,9 @@ from accounts.permissions import can
 from apikeys import selectors, services
 from apikeys.models import ApiKey
 from core.errors import DomainError
+
+# (workspace, key ids) -> {key id: {"calls": int, "last_used": datetime | None}}
+KeyUsage = Callable[..., dict[str, dict]]
 
 SECRET_PATH = "/keys/secret/"
 _HELD = "apikeys.secret"  # session key: the masked secret waiting for its one display
@@ -162,12 +166,17 @@ def _beyond(key: ApiKey, grantable: frozenset[str]) -> str | None:
 
 
 @member_required("keys.view")
-def key_list(request):
+def key_list(request, key_usage: KeyUsage | None = None):
+    """`key_usage`: each key's calls in the last 24 h and last use, from metering, a layer above
+    this app: config/urls.py passes metering.views.key_usage, so apikeys imports nothing of it
+    (.importlinter). Without it the page shows no usage column."""
     can_manage = can(request.membership.role, "keys.manage")
     keys = list(selectors.apikey_list(workspace=request.tenant))
     grantable = _grantable(request) if can_manage else frozenset()
+    usage = key_usage(workspace=request.tenant, key_ids=[k.key_id for k in keys]) if key_usage and keys else None
     context = {
-        "keys": keys,
+        "keys": [(k, usage.get(k.key_id, {}) if usage is not None else None) for k in keys],
+        "has_usage": usage is not None,
         "can_manage": can_manage,
         "rotatable": {k.key_id for k in keys if _beyond(k, grantable) is None},
     }

@@ -7,6 +7,7 @@ from apikeys import views as key_views
 from auditing import views as audit_views
 from config.urls_common import common_patterns
 from dashboard import views as dashboard_views
+from metering import views as usage_views
 
 urlpatterns = [
     *common_patterns,  # first: the API resolves in a few steps on every host
@@ -20,7 +21,10 @@ urlpatterns = [
     path("invitations/<int:invitation_id>/revoke/", account_views.invitation_revoke, name="invitation-revoke"),
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/export", audit_views.audit_export, name="audit-export"),
-    path("keys/", key_views.key_list, name="keys"),
+    path("usage/", usage_views.usage_page, name="usage"),
+    path("usage/export.csv", usage_views.usage_export, name="usage-export"),
+    # The keys page shows each key's usage; metering is above apikeys, so it is handed in here.
+    path("keys/", key_views.key_list, {"key_usage": usage_views.key_usage}, name="keys"),
     path("keys/new/", key_views.key_create, name="key-create"),
     path("keys/secret/", key_views.key_secret, name="key-secret"),
     path("keys/<str:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),

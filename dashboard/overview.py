@@ -12,6 +12,7 @@ from auditing.models import AuditEvent
 from billing import selectors as billing_selectors
 from billing.models import Subscription
 from metering import selectors as metering_selectors
+from metering.analytics import selectors as analytics
 from metering.errors import MeteringUnavailable
 from tenants.models import Workspace
 from tenants.selectors import workspace_url
@@ -64,6 +65,28 @@ def quota_gauges(*, workspace: Workspace) -> list[Gauge] | None:
         label = f"{noun} this {window}" if window in ("hour", "day", "month") else f"{noun} ({window})"
         gauges.append(Gauge(label=label, used=int(item["used"]), limit=int(item["limit"]), reset=int(item["reset"])))
     return gauges
+
+
+@dataclass(frozen=True)
+class Traffic:
+    requests: int
+    success_rate: float | None  # percent
+    p95_ms: float | None
+
+    @property
+    def requests_text(self) -> str:
+        return f"{self.requests:,}"
+
+
+def traffic(*, workspace: Workspace, now: datetime) -> Traffic | None:
+    """The last 24 hours' finished requests, success rate and p95 latency (metering's analytics,
+    read from the hourly rollups the drain folds). None when there was no request."""
+    metrics = analytics.request_metrics(workspace=workspace, start=now - timedelta(hours=24), end=now)
+    if not metrics["total_requests"]:
+        return None
+    rate = metrics["success_rate"]
+    return Traffic(requests=metrics["total_requests"], success_rate=None if rate is None else rate * 100,
+                   p95_ms=metrics["latency_ms"]["p95"])
 
 
 def recent_events(*, workspace: Workspace, limit: int = 5) -> list[AuditEvent]:

@@ -9,6 +9,13 @@ slot (DESIGN.md, "Scale beyond one machine"):
     {ws:7}:q:<meter>:<window>:<start>     units counted in a calendar window
     {ws:7}:cr:<meter>:<month start>       credits used from the monthly allowance
     {ws:7}:topup:<meter>                  bought credits left (metering.services.credits_top_up)
+    {ws:7}:reqs | :reqs:folding           request analytics flushed by web processes, and the
+                                          batch the drain is folding (metering/analytics/recorder.py)
+
+and one key outside any workspace's slot, never touched by the hot path's script:
+
+    analytics:pending                     ids of workspaces whose :reqs hash has something to fold
+    drain:status                          "<finished at> <lag>" (epoch s, s) of the drain's last run
 """
 
 from metering import windows
@@ -66,3 +73,21 @@ def credits(workspace_id: int, meter: str, month_start: int) -> str:
 
 def topup(workspace_id: int, meter: str) -> str:
     return f"{tag(workspace_id)}:topup:{meter}"
+
+
+def request_stats(workspace_id: int) -> str:
+    return f"{tag(workspace_id)}:reqs"
+
+
+def request_stats_folding(workspace_id: int) -> str:
+    return f"{tag(workspace_id)}:reqs:folding"
+
+
+def request_stats_pending() -> str:
+    """A set of workspace ids (written by the flush's pipeline, not by check.lua: a key outside
+    the workspace's hash tag is fine there), so the drain finds them without a SCAN."""
+    return "analytics:pending"
+
+
+def drain_status() -> str:
+    return "drain:status"

@@ -1,5 +1,6 @@
 """The workspace host's "/": what a member sees first after logging in."""
 
+
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -28,7 +29,7 @@ def overview(request):
         "gauges": gauges,
         "subscription": data.subscription(workspace=workspace),
         "month_reset": data.next_month_start(now),
-        "traffic": None,  # requests, success rate and p95 of the last 24 h: metering's analytics
+        "traffic": data.traffic(workspace=workspace, now=now) if can(role, "usage.view") else None,
         "plans_href": plans_href,
         "steps": steps,
         "steps_left": sum(1 for s in steps if not s.done),

@@ -1,27 +1,23 @@
 """`manage.py demo`: a demo workspace to click through and call, idempotent.
 
 Composes services of several apps (an entry point may): plans, users, the `demo`
-workspace on Pro, an API key in var/demo_api_key.txt, 30 days of sample usage.
+workspace on Pro, an API key in var/demo_api_key.txt, 30 days of sample usage
+through the usage pipeline (billing/demo_usage.py).
 """
 
-import random
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_tenants.utils import schema_context
 
 from accounts.models import Membership, User
 from accounts.permissions import Role
 from apikeys import keys
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create
+from billing.demo_usage import DAYS, sample_usage_load
 from billing.services import catalogue_ensure, subscription_set_plan
-from metering.models import UsageEvent
-from metering.pipeline.partitions import month_of, partitions_ensure
 from tenants.selectors import workspace_get, workspace_url
 from tenants.services import workspace_create
 
@@ -53,11 +49,13 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(user=users[email], workspace=workspace, defaults={"role": role})
             subscription_set_plan(workspace=workspace, plan_slug="pro")
         key_text = self._demo_key(workspace, users[USERS[0][0]])
-        self._sample_usage(workspace)
+        generated = sample_usage_load(workspace=workspace, owner=users[USERS[0][0]])
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  Dashboard:  {workspace_url(workspace, '/login/')}  ({USERS[0][0]} / {PASSWORD})")
         self.stdout.write(f"  Operators:  {workspace_url(None, '/admin/')}  ({OPERATOR[0]} / {OPERATOR[1]})")
         self.stdout.write(f"  API key:    {KEY_FILE.relative_to(settings.BASE_DIR)} ({key_text[:20]}...)")
+        self.stdout.write(f"  Usage:      {workspace_url(workspace, '/usage/')}  ({generated} sample requests added; "
+                          f"{DAYS} days through the pipeline, billing/demo_usage.py)")
 
     def _demo_key(self, workspace, owner) -> str:
         if KEY_FILE.exists():
@@ -72,24 +70,3 @@ class Command(BaseCommand):
         KEY_FILE.write_text(text + "\n")
         KEY_FILE.chmod(0o600)
         return text
-
-    def _sample_usage(self, workspace) -> None:
-        with schema_context(workspace.schema_name):
-            if UsageEvent.objects.filter(request_id__startswith="demo-").exists():
-                return
-            rng = random.Random(42)  # noqa: S311 - sample data, not security
-            now = datetime.now(tz=UTC).replace(minute=0, second=0, microsecond=0)
-            rows = []
-            for hour in range(30 * 24):
-                at = now - timedelta(hours=hour)
-                for _ in range(rng.randint(1, 6)):
-                    rid = f"demo-{uuid.uuid4().hex}"
-                    words = rng.randint(5, 400)
-                    when = at + timedelta(minutes=rng.randint(0, 59))
-                    common = {"event_id": rid, "request_id": rid, "key_id": "", "endpoint": "/api/v1/analyze",
-                              "occurred_at": when}
-                    rows.append(UsageEvent(meter="requests", units=1, **common))
-                    rows.append(UsageEvent(meter="tokens", units=words, **common))
-            # The raw table is partitioned by month: 30 days back reach last month.
-            partitions_ensure(schema_name=workspace.schema_name, months={month_of(r.occurred_at) for r in rows})
-            UsageEvent.objects.bulk_create(rows, batch_size=2000)

@@ -34,6 +34,7 @@ urlpatterns = [
     path("settings/profile/", dashboard_views.settings_profile, name="settings-profile"),
     path("settings/password/", dashboard_views.settings_password, name="settings-password"),
     path("settings/sessions/end-others/", dashboard_views.settings_sessions_end, name="settings-sessions-end"),
+    path("settings/leave/", dashboard_views.settings_leave, name="settings-leave"),
     path("settings/delete/", dashboard_views.settings_delete_workspace, name="settings-delete"),
 ]
 

@@ -103,6 +103,23 @@ def settings_sessions_end(request):
     return redirect("settings")
 
 
+@member_required()
+@require_POST
+def settings_leave(request):
+    """Leave the workspace (the members page never offers "remove" on your own row). The last
+    owner is refused: a workspace always keeps one (accounts.services.membership_remove)."""
+    workspace = request.tenant
+    try:
+        account_services.membership_remove(membership=request.membership, actor=request.membership)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("settings")
+    return render(request, "dashboard/workspace_deleted.html",
+                  {"heading": f"You left {workspace.name}", "public_url": workspace_url(None, "/workspaces/"),
+                   "message": f"You are no longer a member of {workspace.name}. An owner or admin can invite you again.",
+                   "workspace": None, "membership": None, "nav_items": []})
+
+
 @member_required("workspace.manage")
 @require_POST
 def settings_delete_workspace(request):
@@ -118,6 +135,9 @@ def settings_delete_workspace(request):
             # This host no longer exists: a page with a link, not a redirect to another origin
             # (our CSP's form-action 'self' refuses a cross-origin redirect after a POST).
             return render(request, "dashboard/workspace_deleted.html",
-                          {"deleted_name": workspace.name, "public_url": workspace_url(None, "/workspaces/"),
+                          {"heading": f"{workspace.name} is deleted",
+                           "message": "Its members, keys, usage and audit trail are gone, and its address no longer "
+                                      "answers.",
+                           "public_url": workspace_url(None, "/workspaces/"),
                            "workspace": None, "membership": None, "nav_items": []})
     return _page(request, delete_form=form, status=400)

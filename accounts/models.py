@@ -1,5 +1,6 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -112,6 +113,8 @@ class SignupRequest(models.Model):
     full_name = models.CharField(max_length=150, blank=True)
     workspace_name = models.CharField(max_length=100)
     slug = models.CharField(max_length=40)
+    # The plan chosen on the signup page (a billing Plan's slug; billing applies it on confirmation).
+    plan = models.CharField(max_length=40, blank=True)
     password = models.CharField(max_length=128)
     token_digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,3 +126,40 @@ class SignupRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} for {self.slug}"
+
+
+# (substring of the User-Agent, name shown), first match wins: Edge and Opera also say Chrome,
+# Chrome also says Safari.
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome/", "Headless Chrome"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+class UserSession(AbstractBaseSession):
+    """Django's session row plus whose it is and where it came from, so a person can see their
+    signed-in browsers and sign the others out (settings page). Written by accounts.sessions,
+    Django's cached_db engine with this model in place of django_session (SESSION_ENGINE)."""
+
+    user_id = models.BigIntegerField(null=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    signed_in_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "accounts_user_session"
+
+    @property
+    def browser(self) -> str:
+        """"Chrome on Linux" from the User-Agent header: enough to tell one's sessions apart."""
+        ua = self.user_agent or ""
+        name = next((label for token, label in _BROWSERS if token in ua), "")
+        system = next((label for token, label in _SYSTEMS if token in ua), "")
+        return f"{name} on {system}" if name and system else name or system or "Unknown browser"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore

@@ -5,7 +5,7 @@ import hashlib
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, SignupRequest, User
+from accounts.models import Invitation, Membership, SignupRequest, User, UserSession
 from accounts.permissions import Role
 from tenants.models import Workspace
 
@@ -84,3 +84,8 @@ def invitation_pending_for(*, workspace: Workspace, email: str) -> bool:
 
 def invitation_get(*, workspace: Workspace, invitation_id: int) -> Invitation | None:
     return Invitation.objects.filter(workspace=workspace, pk=invitation_id).first()
+
+
+def user_session_list(*, user: User) -> list[UserSession]:
+    """The person's signed-in sessions that have not expired, most recently active first."""
+    return list(UserSession.objects.filter(user_id=user.pk, expire_date__gt=timezone.now()).order_by("-updated_at"))

@@ -75,6 +75,8 @@ class _MultiChoice(forms.CharField):
         super().__init__(required=False, **kw)
 
     def clean(self, value):
+        if isinstance(value, (list, tuple)):  # a picker (select multiple) sends each value on its own
+            value = ",".join(str(v) for v in value)
         values = tuple(dict.fromkeys(v.strip() for v in (value or "").split(",") if v.strip()))
         unknown = [v for v in values if v not in self.allowed]
         if unknown:
@@ -123,6 +125,30 @@ class AuditFilterForm(forms.Form):
             until=data.get("until"),
             q=(data.get("q") or "").strip(),
         )
+
+
+class _Picker(forms.SelectMultiple):
+    """A list to pick from that also reads the API's comma-separated form (links, exports)."""
+
+    def value_from_datadict(self, data, files, name):
+        values = super().value_from_datadict(data, files, name) or []
+        return [v.strip() for item in values for v in str(item).split(",") if v.strip()]
+
+
+class AuditFilterPageForm(AuditFilterForm):
+    """The same filters as pickers for the audit page: lists to choose actions and severities from,
+    date pickers for the range. `?action=login&action=logout` and `?action=login,logout` both work."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].widget = _Picker(choices=[(a, a.replace("_", " ")) for a in sorted(ACTIONS)])
+        self.fields["action"].help_text = "Choose one or more (Ctrl or ⌘ to pick several)."
+        self.fields["severity"].widget = _Picker(choices=AuditEvent.Severity.choices)
+        self.fields["since"].widget = forms.DateInput(attrs={"type": "date"})
+        self.fields["since"].help_text = "From this day (UTC), inclusive."
+        self.fields["until"].widget = forms.DateInput(attrs={"type": "date"})
+        self.fields["until"].help_text = "Up to this day (UTC), inclusive."
+
 
 
 def parse_limit(raw: str | None) -> int:

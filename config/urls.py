@@ -7,11 +7,12 @@ from apikeys import views as key_views
 from auditing import views as audit_views
 from billing import views as billing_views
 from config.urls_common import common_patterns
+from dashboard import views as dashboard_views
 from metering import views as usage_views
 
 urlpatterns = [
     *common_patterns,  # first: the API resolves in a few steps on every host
-    path("", account_views.home, name="home"),
+    path("", dashboard_views.overview, name="home"),
     path("auth/handoff/<str:token>/", account_views.handoff, name="handoff"),
     path("invite/<str:token>/", account_views.invitation, name="invitation"),
     path("members/", account_views.members, name="members"),
@@ -32,6 +33,13 @@ urlpatterns = [
     path("keys/secret/", key_views.key_secret, name="key-secret"),
     path("keys/<str:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),
     path("keys/<str:key_id>/rotate/", key_views.key_rotate, name="key-rotate"),
+    path("settings/", dashboard_views.settings_page, name="settings"),
+    path("settings/workspace/", dashboard_views.settings_workspace, name="settings-workspace"),
+    path("settings/profile/", dashboard_views.settings_profile, name="settings-profile"),
+    path("settings/password/", dashboard_views.settings_password, name="settings-password"),
+    path("settings/sessions/end-others/", dashboard_views.settings_sessions_end, name="settings-sessions-end"),
+    path("settings/leave/", dashboard_views.settings_leave, name="settings-leave"),
+    path("settings/delete/", dashboard_views.settings_delete_workspace, name="settings-delete"),
 ]
 
 handler400 = "config.errors.bad_request"

@@ -1,7 +1,9 @@
 """URLs served on every host: health, API, account pages."""
 
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from accounts import views as account_views
 from config import health, metrics, urls_api
@@ -24,4 +26,6 @@ common_patterns = [
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics.metrics_view, name="metrics"),
     *account_patterns,
+    # Browsers ask every host for /favicon.ico whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.ico"), permanent=True), name="favicon"),
 ]

@@ -6,15 +6,18 @@ from django.urls import path
 from accounts import views as account_views
 from billing import views as billing_views
 from config.urls_common import common_patterns
+from dashboard import views as dashboard_views
 
 admin.site.site_header = "Tollgate operators"
 
 urlpatterns = [
     *common_patterns,  # first: the API resolves in a few steps on every host
     path("", account_views.landing, name="landing"),
-    path("signup/", account_views.signup, name="signup"),
+    path("signup/", dashboard_views.signup, name="signup"),
     path("pricing/", billing_views.pricing, name="pricing"),
-    path("signup/confirm/<str:token>/", account_views.signup_confirm, name="signup-confirm"),
+    path("signup/confirm/<str:token>/", dashboard_views.signup_confirm, name="signup-confirm"),
+    path("terms/", dashboard_views.legal_terms, name="terms"),
+    path("privacy/", dashboard_views.legal_privacy, name="privacy"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),
     # Ahead of the admin's own login: the same page, throttled and audited (accounts/views/login.py).

@@ -10,9 +10,15 @@ import time
 PY = sys.executable
 PORT = os.environ.get("PORT", "8000")
 HOST = os.environ.get("HOST", "127.0.0.1")
+# What a person trying Tollgate sees: the styled 404 and 500 pages, not Django's debug page,
+# which also lists settings and URL patterns to anyone who mistypes an address (issue 23).
+# `DJANGO_DEBUG=true make run` brings the debug pages back for development.
+RUN_ENV = {"DJANGO_DEBUG": "false"}
 
 
 def main() -> int:
+    for name, value in RUN_ENV.items():
+        os.environ.setdefault(name, value)
     for step in (["manage.py", "migrate_schemas", "--noinput", "-v", "0"], ["manage.py", "demo"]):
         if subprocess.call([PY, *step]) != 0:
             print(f"[run] {' '.join(step)} failed", file=sys.stderr)

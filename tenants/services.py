@@ -137,6 +137,29 @@ def workspace_set_status(*, workspace: Workspace, status: str, actor: Actor = No
     return workspace
 
 
+def workspace_rename(*, workspace: Workspace, name: str, actor: Actor = None) -> Workspace:
+    """Give the workspace a new display name (its address, the slug, never changes: keys, links
+    and custom domains point at it). Audited in the workspace's own trail.
+
+    Raises InvalidInput for an empty name or one over 100 characters.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the workspace a name.", field="name")
+    if len(name) > 100:
+        raise InvalidInput("Keep the name under 100 characters.", field="name")
+    if name == workspace.name:
+        return workspace
+    with transaction.atomic(durable=True):
+        old = workspace.name
+        workspace.name = name
+        workspace.save(update_fields=["name"])
+        record(action="workspace_renamed", actor=actor, resource=workspace, workspace=workspace,
+               details={"from": old, "to": name})
+    invalidation.publish(f"workspace:{workspace.pk}")  # hosts cache the workspace, its name with it
+    return workspace
+
+
 FEATURES = ("custom_branding", "custom_domain", "sso", "priority_support")
 
 

@@ -50,7 +50,8 @@ def _owned_workspace_create(*, user: User, name: str, slug: str) -> Workspace:
     return workspace
 
 
-def signup_request(*, email: str, password: str, full_name: str, workspace_name: str, slug: str) -> None:
+def signup_request(*, email: str, password: str, full_name: str, workspace_name: str, slug: str,
+                   plan: str = "") -> None:
     """Start a signup: email its owner a link that finishes it.
 
     The signup page used to say "An account with this email already exists", to anyone, for
@@ -61,6 +62,9 @@ def signup_request(*, email: str, password: str, full_name: str, workspace_name:
     to reset the password. Both paths validate the same inputs, hash the password and send
     one email, so neither the answer nor its cost tells them apart. Following the link also
     proves the address belongs to whoever signs up, which an immediate signup never did.
+
+    `plan`: the slug of the plan chosen, kept with the request; whoever calls signup_confirm
+    applies it (plans are billing's, a layer above: dashboard.views.public).
 
     Raises InvalidInput / Conflict with a `field` naming the bad input (never for the email's
     owner: a taken workspace address is public anyway, it is its subdomain).
@@ -80,6 +84,7 @@ def signup_request(*, email: str, password: str, full_name: str, workspace_name:
         token = secrets.token_urlsafe(32)
         pending = SignupRequest.objects.create(
             email=email, full_name=full_name, workspace_name=workspace_name, slug=slug, password=hashed,
+            plan=(plan or "").strip()[:40],
             token_digest=token_digest(token), expires_at=now + timedelta(hours=settings.SIGNUP_TTL_HOURS),
         )
         url = workspace_url(None, f"/signup/confirm/{token}/")

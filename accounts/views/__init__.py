@@ -9,7 +9,6 @@ from accounts.views.login import (
     throttled,
 )
 from accounts.views.members import (
-    home,
     invitation,
     invitation_revoke,
     member_remove,
@@ -17,10 +16,10 @@ from accounts.views.members import (
     member_status,
     members,
 )
-from accounts.views.public import go, handoff, landing, signup, signup_confirm, workspaces
+from accounts.views.public import go, hand_off, handoff, landing, workspaces
 
 __all__ = [
-    "LoginView", "OperatorLoginView", "PasswordResetView", "go", "handoff", "home", "invitation", "invitation_revoke",
-    "landing", "logout", "member_remove", "member_role", "member_status", "members", "operator_login", "signup",
-    "signup_confirm", "throttled", "workspaces",
+    "LoginView", "OperatorLoginView", "PasswordResetView", "go", "hand_off", "handoff", "invitation", "invitation_revoke",
+    "landing", "logout", "member_remove", "member_role", "member_status", "members", "operator_login",
+    "throttled", "workspaces",
 ]

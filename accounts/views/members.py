@@ -1,5 +1,6 @@
 """The workspace dashboard's account pages: home, invitations, members."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.http import Http404
@@ -19,11 +20,6 @@ from accounts.forms import (
 from accounts.models import Membership
 from accounts.permissions import Role, can
 from core.errors import DomainError
-
-
-@member_required()
-def home(request):
-    return render(request, "accounts/home.html")
 
 
 def invitation(request, token):
@@ -59,6 +55,16 @@ def invitation(request, token):
     return render(request, "accounts/invitation.html", context, status=400 if form.errors else 200)
 
 
+# What each role may do, in the words the members page shows (accounts.permissions.MATRIX decides).
+ROLE_HELP = [
+    (Role.OWNER.label, "Everything, including billing, renaming or deleting the workspace, and making other owners."),
+    (Role.ADMIN.label, "Invites and manages members (not owners), manages API keys and branding, reads the audit log "
+                       "and billing."),
+    (Role.MANAGER.label, "Creates, rotates and revokes API keys (read and write scopes); sees usage and members."),
+    (Role.MEMBER.label, "Sees the overview, usage, API keys and members; changes nothing."),
+]
+
+
 @member_required("members.view")
 def members(request):
     workspace = request.tenant
@@ -80,6 +86,8 @@ def members(request):
         "memberships": selectors.membership_list(workspace=workspace),
         "invitations": selectors.invitation_list_pending(workspace=workspace),
         "roles": Role.choices,
+        "role_help": ROLE_HELP,
+        "invitation_days": settings.INVITATION_TTL_DAYS,
         "can_manage": can(request.membership.role, "members.change_role"),
     }
     return render(request, "accounts/members.html", context, status=400 if form.errors else 200)
@@ -136,6 +144,11 @@ def member_status(request, membership_id, status):
 @require_POST
 def member_remove(request, membership_id):
     target = _member_or_404(request, membership_id)
+    if target.pk == request.membership.pk:
+        # The page offers no "remove" on your own row: removing yourself here would lock you out
+        # with one misplaced click. Refused on the server too, whatever the form said.
+        return render(request, "errors/403.html",
+                      {"message": "You can't remove yourself. Ask another owner or admin to remove you."}, status=403)
     return _run(request, lambda: services.membership_remove(membership=target, actor=request.membership),
                 f"{target.user.email} was removed.")
 

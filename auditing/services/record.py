@@ -23,8 +23,9 @@ ACTIONS = frozenset({
     "subscription_canceled", "payment_succeeded", "payment_failed", "branding_updated", "domain_added",
     "domain_verified", "workspace_created", "workspace_suspended", "workspace_reactivated", "data_exported",
     "backup_completed", "backup_failed", "credits_topped_up", "user_erased", "limits_changed", "workspace_deleted",
-    "usage_mismatch", "features_changed",
-    "member_limit_changed", "spend_cap_changed", "spend_cap_warning", "invoice_finalized", "invoice_created",
+    "usage_mismatch", "features_changed", "workspace_renamed", "profile_updated", "password_changed",
+    "sessions_ended", "member_limit_changed", "spend_cap_changed", "spend_cap_warning", "invoice_finalized",
+    "invoice_created",
 })
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 

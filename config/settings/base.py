@@ -63,6 +63,8 @@ SHARED_APPS = [
     "billing",
     "metering",  # public: policies, spool, top-ups; workspace schemas: usage events (metering/models.py)
     "auditing",
+    "dashboard",  # the shell, overview, settings and the public site's own pages
+    "django_htmx",
     "django_prometheus",
 ]
 TENANT_APPS = [
@@ -91,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.MembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx: a page answers an htmx request with its fragment
     "auditlog.middleware.AuditlogMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -106,11 +109,21 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
+                "dashboard.context_processors.shell",  # navigation, the operator's name and contact
             ],
         },
     },
 ]
 WSGI_APPLICATION = "config.wsgi.application"
+
+# THE OPERATOR: named on the public site, the footer, the Terms of Service and Privacy Policy
+# (templates/legal/). Set them to your company's before going live.
+TOLLGATE_PRODUCT_NAME = env("TOLLGATE_PRODUCT_NAME", default="Tollgate")
+TOLLGATE_COMPANY_NAME = env("TOLLGATE_COMPANY_NAME", default="Tollgate operator")
+TOLLGATE_CONTACT_EMAIL = env("TOLLGATE_CONTACT_EMAIL", default="support@localhost")
+TOLLGATE_COMPANY_ADDRESS = env("TOLLGATE_COMPANY_ADDRESS", default="")
+# The date the Terms and the Privacy Policy last changed, shown on both (ISO date).
+TOLLGATE_LEGAL_UPDATED = env("TOLLGATE_LEGAL_UPDATED", default="2026-12-04")
 
 # AUTHENTICATION
 AUTH_USER_MODEL = "accounts.User"
@@ -138,7 +151,7 @@ RATELIMIT_VIEW = "accounts.views.throttled"
 RATELIMIT_USE_CACHE = "default"
 
 # SESSIONS AND COOKIES (per host: each workspace host has its own session)
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "accounts.sessions"  # cached_db, whose rows say whose they are (accounts/sessions.py)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

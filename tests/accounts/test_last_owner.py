@@ -4,13 +4,14 @@ import threading
 import time
 from http import HTTPStatus
 
+import pytest
 from django.db import connection, transaction
 
 from accounts.errors import LastOwner
 from accounts.models import Membership
 from accounts.permissions import Role
 from accounts.selectors import lock_owners
-from accounts.services import membership_change_role
+from accounts.services import membership_change_role, membership_remove
 from tests.accounts.helpers import committed, flash_messages, membership_state
 from tests.conftest import add_member, client_for, make_workspace
 
@@ -36,13 +37,16 @@ def test_last_owner_cannot_demote_themselves(workspace, owner, admin_user):
 
 
 def test_last_owner_cannot_remove_themselves(workspace, owner):
-    # given
+    # given the only owner
     mine = Membership.objects.get(user=owner)
     before = membership_state()
-    # when
+    # when they remove themselves: the members page refuses anyone's own row (issue 23), and the
+    # service, which lets others leave, refuses the last owner
     response = client_for(workspace, owner).post(f"/members/{mine.pk}/remove", follow=True)
-    # then
-    assert ("error", LAST_OWNER) in flash_messages(response)
+    with pytest.raises(LastOwner, match="last owner"):
+        membership_remove(membership=mine, actor=mine)
+    # then nothing changed
+    assert response.status_code == 403
     assert membership_state() == before
 
 

@@ -11,6 +11,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -48,14 +49,14 @@ class Chart:
     def time_format(self) -> str:
         return "Y-m-d" if self.granularity == "day" else "Y-m-d H:i"
 
-    @property
+    @cached_property
     def spec(self) -> dict:
         """What static/js/usage-charts.js draws (json_script)."""
         return {"kind": self.kind, "unit": self.unit, "granularity": self.granularity,
                 "x": [int(t.timestamp()) for t in self.x],
                 "series": [{"label": label, "values": values} for label, values in self.series]}
 
-    @property
+    @cached_property
     def rows(self) -> list[tuple[datetime, list[Any]]]:
         return [(t, [values[i] for _, values in self.series]) for i, t in enumerate(self.x)]
 

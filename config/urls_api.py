@@ -9,6 +9,7 @@ from auditing import api as audit_api
 from config import api_docs, errors
 from metering import api as metering_api
 from metering.demo_product import api as demo_api
+from operators import urls as platform_urls
 
 urlpatterns = [
     path("api/v1/analyze", demo_api.AnalyzeApi.as_view(), name="api-analyze"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),
     path("api/v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
     path("api/v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
+    *platform_urls.urlpatterns,  # /api/platform/v1/: operators, with operator tokens
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -6,7 +6,8 @@ What is compared, for one finished UTC hour:
   replay increments for requests admitted while Redis was away. It exists only for workspaces
   whose plan has an hourly requests quota, and it expires an hour after its window ends, so an
   hour is reconciled within the next hour (the beat job runs every few minutes). Reusing it
-  keeps the hot path as it is (one EVALSHA, no extra command).
+  keeps the hot path as it is (one EVALSHA, no extra command). An operator's reset
+  (metering.services.usage_reset) moves what the counter held to an offset, added back here;
 - stored: the units of the `requests` meter among the workspace's raw events of that hour;
 - rolled up: the same in its hourly rollups.
 
@@ -84,8 +85,10 @@ def _in_flight(workspace_id: int, hour: datetime) -> bool:
 def reconcile_hour(*, workspace: Workspace, hour: datetime, now: datetime) -> Reconciliation:
     """Check one workspace-hour (`hour`: its UTC start); record, count and audit a new mismatch."""
     hour = hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    raw = get_redis().get(_counter(workspace.pk, hour))
-    admitted = int(raw) if raw is not None else None
+    counter = _counter(workspace.pk, hour)
+    # plus what an operator's reset took off the counter (metering.services.usage_reset)
+    raw, reset = get_redis().mget([counter, redis_keys.reset_offset(counter)])
+    admitted = int(raw or 0) + int(reset or 0) if raw is not None or reset is not None else None
     stored, rolled = _stored(workspace.schema_name, hour)
     if now < hour + timedelta(hours=1, seconds=SETTLE_SECONDS) or _in_flight(workspace.pk, hour):
         status = "unsettled"

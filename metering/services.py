@@ -89,7 +89,7 @@ def credits_top_up(*, workspace: Workspace, meter: str, units: int, note: str = 
 RESET_WINDOWS = ("hour", "day", "month", "credits", "burst")
 
 # Zero each counter (KEYS[1..n]) and add what it held to its offset (KEYS[n+1..2n]), which lives
-# as long as the counter would have (ARGV[i], epoch ms): the reconciliation adds the offsets back
+# as long as the counter would have (ARGV[i], ms from now; 0: no offset): the reconciliation adds the offsets back
 # to what the counters say was admitted (metering/pipeline/reconcile.py), so a reset hour is not
 # reported as a mismatch. One script: no request can be counted between the read and the delete.
 _RESET_SCRIPT = """
@@ -99,7 +99,7 @@ for i = 1, n do
   redis.call('DEL', KEYS[i])
   if v > 0 and ARGV[i] ~= '0' then
     redis.call('INCRBY', KEYS[n + i], v)
-    redis.call('PEXPIREAT', KEYS[n + i], ARGV[i])
+    redis.call('PEXPIRE', KEYS[n + i], ARGV[i])
   end
   out[i] = v
 end
@@ -109,7 +109,7 @@ return out
 
 def _reset_targets(*, workspace: Workspace, window: str, meter: str | None, key_id: str | None,
                    at: float) -> list[tuple[str, str, int]]:
-    """(label, counter key, offset expiry in epoch ms or 0 for none) of each counter to zero."""
+    """(label, counter key, ms the offset is kept or 0 for none) of each counter to zero."""
     if window == "burst":
         if not key_id:
             raise InvalidInput("A burst window belongs to a key: name the key.", field="key")
@@ -132,8 +132,9 @@ def _reset_targets(*, workspace: Workspace, window: str, meter: str | None, key_
             out.append((f"{name}:credits", redis_keys.credits(workspace.pk, name, start), 0))
         else:
             start, end = windows.bounds(window, at)
-            # the offset lives as long as the counter (check.lua: the window's end + 1 h)
-            out.append((f"{name}:{window}", redis_keys.quota(workspace.pk, name, window, start), (end + 3600) * 1000))
+            # the offset lives as long as the counter (check.lua: the window's end + 1 h, by metering's clock)
+            out.append((f"{name}:{window}", redis_keys.quota(workspace.pk, name, window, start),
+                        int((end + 3600 - at) * 1000)))
     if not out:
         raise InvalidInput(f"The workspace's plan sets no {window} window to reset.", field="window")
     return out
@@ -145,10 +146,11 @@ def usage_reset(*, workspace: Workspace, window: str, reason: str, meter: str | 
     the quota; credits: the allowance used; every meter the plan limits in it, or `meter`), or a
     key's burst (`window` "burst" with `key_id`), so the next request is admitted again. Nothing
     already recorded changes: usage events and rollups stay, and billing rates what was used.
+    Returns the units each counter held ({"requests:hour": 1000}); for a burst, the ms it had
+    left to refill ({"burst:<key id>": 1200}).
 
     Audited as a platform event with the reason, in the same transaction, before Redis is written:
-    if Redis fails the audit rolls back and the error is raised. Returns the units each counter
-    held ({"requests:hour": 1000}).
+    if Redis fails the audit rolls back and the error is raised.
 
     Raises InvalidInput for a missing reason, an unknown window or a window the plan doesn't set.
     """
@@ -168,5 +170,8 @@ def usage_reset(*, workspace: Workspace, window: str, reason: str, meter: str | 
                         "key": key_id or None, "reason": reason})
         held = get_redis().eval(_RESET_SCRIPT, 2 * len(targets), *counters,
                                 *[redis_keys.reset_offset(key) for key in counters],
-                                *[str(expiry) for _, _, expiry in targets])
+                                *[str(keep) for _, _, keep in targets])
+    if window == "burst":  # the key held its theoretical arrival time (epoch ms): say how far ahead it was
+        now_ms = windows.now() * 1000
+        return {labels[0]: max(0, int(float(held[0]) - now_ms)) if held[0] else 0}
     return {label: int(value) for label, value in zip(labels, held, strict=True)}

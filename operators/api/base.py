@@ -27,6 +27,13 @@ class PlatformApi(APIView):
     permission_classes = [OperatorScopePermission]
     required_scopes: dict[str, str] = {}
 
+    def initial(self, request, *args, **kwargs):
+        # The platform's API is the platform's host's: on a workspace's host it does not exist.
+        tenant = getattr(request._request, "tenant", None)
+        if tenant is not None and not tenant.is_public:
+            raise NotFound("No such resource.")
+        super().initial(request, *args, **kwargs)
+
     def finalize_response(self, request, response, *args, **kwargs):
         """Audit the call once it is answered, when a token was proved (refused attempts without
         one are counted by the authentication's throttle, not written to the audit chain)."""

@@ -15,7 +15,8 @@ class ResetOutput(serializers.Serializer):
     workspace = serializers.CharField()
     window = serializers.CharField()
     reset = serializers.DictField(child=serializers.IntegerField(),
-                                  help_text="Units each counter held before the reset, e.g. {\"requests:hour\": 1000}")
+                                  help_text="Units each counter held before the reset, e.g. {\"requests:hour\": 1000}; "
+                                            "for a key's burst, the ms it had left to refill")
 
 
 class WorkspaceUsageResetApi(PlatformApi):

@@ -36,3 +36,15 @@ def platform():
         return getattr(client, method)(f"/api/platform/v1/{path}", data, format="json", **headers, **kw)
 
     return call
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """metering's clock, stopped (tests/metering/conftest.py)."""
+    from metering import engine, windows
+    from tests.metering.conftest import EDGE, Clock
+
+    c = Clock(EDGE)
+    monkeypatch.setattr(windows, "clock", c)
+    engine.reset_local()
+    return c

@@ -8,6 +8,7 @@ from apikeys import api as keys_api
 from auditing import api as audit_api
 from config import api_docs, errors
 from metering import api as metering_api
+from metering.analytics import api as analytics_api
 from metering.demo_product import api as demo_api
 from operators import urls as platform_urls
 
@@ -15,6 +16,10 @@ urlpatterns = [
     path("api/v1/analyze", demo_api.AnalyzeApi.as_view(), name="api-analyze"),
     path("api/v1/limits", metering_api.LimitsApi.as_view(), name="api-limits"),
     path("api/v1/info", metering_api.InfoApi.as_view(), name="api-info"),
+    path("api/v1/usage", analytics_api.UsageApi.as_view(), name="api-usage"),
+    path("api/v1/usage/summary", analytics_api.UsageSummaryApi.as_view(), name="api-usage-summary"),
+    path("api/v1/usage/top", analytics_api.UsageTopApi.as_view(), name="api-usage-top"),
+    path("api/v1/metrics", analytics_api.MetricsApi.as_view(), name="api-metrics"),
     path("api/v1/keys", keys_api.KeyListCreateApi.as_view(), name="api-keys"),
     path("api/v1/keys/<str:key_id>", keys_api.KeyDetailApi.as_view(), name="api-key"),
     path("api/v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),

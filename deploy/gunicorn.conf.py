@@ -68,3 +68,15 @@ def child_exit(server, worker):
 def on_exit(server):
     if _own_metrics_dir:
         shutil.rmtree(METRICS_DIR, ignore_errors=True)
+
+
+def worker_exit(server, worker):
+    # Request analytics recorded since the last flush (metering/analytics/recorder.py): a worker
+    # leaving (max_requests, a reload, a graceful stop) hands them to Redis first. atexit does the
+    # same for any other process; a worker killed hard loses at most FLUSH_SECONDS of them.
+    from metering.analytics import recorder
+
+    try:
+        recorder.flush()
+    except Exception:  # noqa: BLE001 - a worker's exit must not fail on analytics
+        server.log.exception("could not flush request analytics on worker exit")

@@ -22,7 +22,7 @@ view whose work must not happen at all past a quota keeps its costs request-base
 import logging
 from functools import wraps
 
-from metering import engine, headers
+from metering import engine, headers, windows
 from metering.errors import MeteringUnavailable, refusal_error
 from metering.metrics import RATE_LIMIT_EXCEEDED
 
@@ -85,12 +85,17 @@ def meter_request(request, costs: dict[str, int]):
     # A member calling with their dashboard session has no key: the burst window is theirs
     # (engine.build_windows), or a session would be a way around the plan's burst.
     user_id = getattr(getattr(request, "user", None), "pk", None) if key is None else None
+    key_id = key.key_id if key is not None else ""
     try:
         decision = engine.check(workspace=workspace, costs=costs, request_id=django_request.request_id, key=key,
                                 endpoint=django_request.path, user_id=user_id)
     except engine.MeteringUnavailable:
+        django_request.usage_mark = (workspace.pk, key_id, django_request.path, windows.now(), False)
         raise MeteringUnavailable("Usage metering is unavailable, so this request can't be served now. Retry shortly.",
                                   headers={"Retry-After": "5"})
+    # For the analytics after the response (metering/analytics/middleware.py): status and
+    # latency are known only then; a refusal is its own class, whatever its status.
+    django_request.usage_mark = (workspace.pk, key_id, django_request.path, decision.now, not decision.admitted)
     if decision.crossings or not decision.admitted:
         _after(workspace, key, decision)
     if not decision.admitted:

@@ -7,10 +7,14 @@ but each is used in one only:
 - each workspace schema: UsageEvent (raw admitted usage, drained from Redis), UsageHourly
   (its rollups, recomputable from it);
 - public: UsageDaily (each workspace's daily totals per meter, for billing and the platform),
-  UsageReconciliation (admitted = stored = rolled up, per workspace and hour).
+  UsageReconciliation (admitted = stored = rolled up, per workspace and hour);
+- each workspace schema: RequestHourly (request analytics: status class and latency histogram,
+  folded from the web processes' flushes), RequestFold (the folds done, so each is done once);
+- public: RequestTotalsHourly (each workspace's requests and errors per hour: the platform's).
 Selectors and services pin the schema explicitly (metering.selectors.public_schema).
 """
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -99,6 +103,66 @@ class UsageDaily(models.Model):
 
     def __str__(self) -> str:
         return f"workspace {self.workspace_id} {self.day} {self.meter}: {self.units}"
+
+
+class RequestHourly(models.Model):
+    """One hour's finished requests of one key, endpoint and status class (workspace schema):
+    how many, how many were errors, their latencies' sum and histogram.
+
+    Not a UsageHourly column: a usage event is appended by the check, before the view runs,
+    so it can't carry the status or the latency. These come from the web processes' in-process
+    histograms after the response (metering/analytics/recorder.py), folded by the drain
+    (metering/pipeline/request_stats.py). status_class: "2xx".."5xx", or "refused" (the
+    metering check's 429). buckets: counts per metering.analytics.histogram bucket, positional.
+    """
+
+    hour = models.DateTimeField()
+    key_id = models.CharField(max_length=16, blank=True)
+    endpoint = models.CharField(max_length=200)
+    status_class = models.CharField(max_length=16)
+    requests = models.BigIntegerField()
+    errors = models.BigIntegerField()  # 4xx and 5xx (not refusals: they are their own class)
+    latency_sum_us = models.BigIntegerField()
+    buckets = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "key_id", "endpoint", "status_class"],
+                                               name="request_hourly_once")]
+        indexes = [models.Index(fields=["hour"], name="request_hourly_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.endpoint} {self.status_class}: {self.requests}"
+
+
+class RequestFold(models.Model):
+    """A batch of request analytics folded into RequestHourly (workspace schema): its id is
+    written in the fold's transaction, so a fold interrupted after its commit is never added
+    twice (metering/pipeline/request_stats.py). Kept a day."""
+
+    fold_id = models.CharField(max_length=64, primary_key=True)
+    folded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.fold_id
+
+
+class RequestTotalsHourly(models.Model):
+    """A workspace's finished requests in one hour (public schema), folded with RequestHourly:
+    what the operators' platform overview reads without visiting every schema."""
+
+    workspace_id = models.BigIntegerField()
+    hour = models.DateTimeField()
+    requests = models.BigIntegerField()
+    errors = models.BigIntegerField()
+    refused = models.BigIntegerField()
+    latency_sum_us = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace_id", "hour"], name="request_totals_once")]
+        indexes = [models.Index(fields=["hour"], name="request_totals_hour")]
+
+    def __str__(self) -> str:
+        return f"workspace {self.workspace_id} {self.hour:%Y-%m-%d %H}h: {self.requests}"
 
 
 class UsageReconciliation(models.Model):

@@ -13,6 +13,13 @@ slot (DESIGN.md, "Scale beyond one machine"):
                                           added back by the reconciliation
     {ws:7}:demo:<address>:q:<meter>:<window>:<start>   a keyless demo caller's units (metering.demo),
     {ws:7}:demo:all:q:<meter>:<window>:<start>         and every demo caller's, in the demo workspace
+    {ws:7}:reqs | :reqs:folding           request analytics flushed by web processes, and the
+                                          batch the drain is folding (metering/analytics/recorder.py)
+
+and one key outside any workspace's slot, never touched by the hot path's script:
+
+    analytics:pending                     ids of workspaces whose :reqs hash has something to fold
+    drain:status                          "<finished at> <lag>" (epoch s, s) of the drain's last run
 """
 
 from metering import windows
@@ -81,3 +88,21 @@ def reset_offset(counter_key: str) -> str:
 def demo_quota(workspace_id: int, subject: str, meter: str, window: str, start: int) -> str:
     """A demo caller's counter (`subject`: its address bucket, or "all" for every caller's)."""
     return f"{tag(workspace_id)}:demo:{subject}:q:{meter}:{window}:{start}"
+
+
+def request_stats(workspace_id: int) -> str:
+    return f"{tag(workspace_id)}:reqs"
+
+
+def request_stats_folding(workspace_id: int) -> str:
+    return f"{tag(workspace_id)}:reqs:folding"
+
+
+def request_stats_pending() -> str:
+    """A set of workspace ids (written by the flush's pipeline, not by check.lua: a key outside
+    the workspace's hash tag is fine there), so the drain finds them without a SCAN."""
+    return "analytics:pending"
+
+
+def drain_status() -> str:
+    return "drain:status"

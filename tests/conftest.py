@@ -28,11 +28,26 @@ def _no_background_last_used_writes():
     last_used.FLUSH_SECONDS = 10**9
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_background_request_stats_flushes():
+    """The same for the request analytics' flush thread (metering/analytics/recorder.py): tests
+    flush themselves; what is left at the end is dropped, not flushed at exit into a Redis
+    database the next run starts from."""
+    from metering.analytics import recorder
+
+    recorder.FLUSH_SECONDS = 10**9
+    yield
+    recorder.take()
+
+
 @pytest.fixture(autouse=True)
 def _clean_state():
     """Each test starts with an empty Redis DB and empty in-process caches."""
+    from metering.analytics import recorder
+
     get_redis().flushdb()
     invalidation._dispatch("all")
+    recorder.take()  # what earlier tests' requests recorded
     yield
     invalidation._dispatch("all")
 

@@ -78,6 +78,8 @@ INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in S
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestIdMiddleware",
+    # A metered request's status and latency, after its response (metering/analytics/recorder.py).
+    "metering.analytics.middleware.RequestAnalyticsMiddleware",
     # Security headers and CSP wrap tenant resolution, so its own 404/403 pages carry them too.
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",

@@ -7,11 +7,12 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Membership
 from accounts.selectors import membership_list
 from apikeys.selectors import apikey_list
+from billing.models import Subscription
 from operators.models import OperatorToken
 from tenants.models import Workspace
 
@@ -83,3 +84,13 @@ def key_page(*, workspace: Workspace, limit: int, cursor: str | None = None) -> 
     """The workspace's API keys, newest first (rows: the API shows prefixes, never digests)."""
     return _page(apikey_list(workspace=workspace), kind="k", limit=limit, cursor=cursor)
 
+
+
+def platform_counts() -> dict:
+    """Workspaces by status, and active subscriptions (two queries)."""
+    by_status = dict(Workspace.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    return {
+        "workspaces": {"total": sum(by_status.values()), "active": by_status.get(Workspace.Status.ACTIVE, 0),
+                       "suspended": by_status.get(Workspace.Status.SUSPENDED, 0)},
+        "active_subscriptions": Subscription.objects.filter(status=Subscription.Status.ACTIVE).count(),
+    }

@@ -8,7 +8,8 @@ What is compared, for one finished UTC hour:
   hour is reconciled within the next hour (the beat job runs every few minutes). Reusing it
   keeps the hot path as it is (one EVALSHA, no extra command). An operator's reset
   (metering.services.usage_reset) moves what the counter held to an offset, added back here;
-- stored: the units of the `requests` meter among the workspace's raw events of that hour;
+- stored: the units of the `requests` meter among the workspace's raw events of that hour
+  (but keyless demo calls', which the demo caller's own windows count: metering/demo.py);
 - rolled up: the same in its hourly rollups.
 
 A workspace-hour is settled, and checked, only once its hour has ended (plus SETTLE_SECONDS) and
@@ -29,6 +30,7 @@ from core.redis import get_redis
 from metering import redis_keys, windows
 from metering.metrics import USAGE_RECONCILE_MISMATCH
 from metering.models import SpooledEvent, UsageEvent, UsageHourly, UsageReconciliation
+from metering.pipeline.events import DEMO_KEY_ID
 from tenants.models import Workspace
 
 SETTLE_SECONDS = 60
@@ -60,9 +62,10 @@ def _stored(schema_name: str, hour: datetime) -> tuple[int, int]:
     with schema_context(schema_name), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT coalesce(sum(units), 0) FROM {UsageEvent._meta.db_table} "  # noqa: S608 - constants
-            "WHERE meter = %s AND occurred_at >= %s AND occurred_at < %s), "
-            f"(SELECT coalesce(sum(units), 0) FROM {UsageHourly._meta.db_table} WHERE meter = %s AND hour = %s)",
-            [METER, hour, end, METER, hour])
+            "WHERE meter = %s AND occurred_at >= %s AND occurred_at < %s AND key_id <> %s), "
+            f"(SELECT coalesce(sum(units), 0) FROM {UsageHourly._meta.db_table} "
+            "WHERE meter = %s AND hour = %s AND key_id <> %s)",
+            [METER, hour, end, DEMO_KEY_ID, METER, hour, DEMO_KEY_ID])
         stored, rolled = cursor.fetchone()
     return int(stored), int(rolled)
 

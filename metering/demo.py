@@ -140,6 +140,7 @@ def meter_demo_request(request, costs: dict[str, int]) -> engine.Decision:
 
 def _refusal(decision: engine.Decision, policy: dict) -> DemoQuotaExceeded:
     c = decision.refused
+    assert c is not None  # a refused decision names its window
     reset = int(c.reset_at + 0.999)
     at = datetime.fromtimestamp(reset, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if c.name == "hour":

@@ -67,7 +67,7 @@ class PlatformApi(APIView):
         return limit, request.query_params.get("cursor") or None
 
     @staticmethod
-    def page_response(request, data: list, page: Page) -> Response:
+    def page_response(request, data, page: Page) -> Response:
         body: dict = {"data": data, "next_cursor": page.next_cursor}
         headers = {}
         if page.next_cursor:

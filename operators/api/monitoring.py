@@ -26,7 +26,7 @@ class OverviewOutput(serializers.Serializer):
         workspace_id = serializers.IntegerField()
         slug = serializers.CharField()
         requests = serializers.IntegerField()
-        errors = serializers.IntegerField()
+        errors = serializers.IntegerField()  # type: ignore[assignment]  # the API's field name; Serializer.errors
         refused = serializers.IntegerField()
 
     workspaces = Counts()

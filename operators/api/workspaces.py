@@ -39,7 +39,7 @@ class WorkspacePageOutput(serializers.Serializer):
 def _plan_of(workspace: Workspace) -> str | None:
     try:
         sub = workspace.subscription  # select_related by the page's selector
-    except Workspace.subscription.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+    except Workspace.subscription.RelatedObjectDoesNotExist:
         return None
     return sub.plan.slug
 

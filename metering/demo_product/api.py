@@ -42,7 +42,8 @@ class AnalyzeApi(APIView):
 
         text = serializers.CharField(max_length=analysis.MAX_CHARS)
 
-    @extend_schema(request=InputSerializer, responses=AnalysisOutput,
+    # `{}`: keyless calls are served too, in demo mode (X-Demo-Mode: true; metering/demo.py)
+    @extend_schema(request=InputSerializer, responses=AnalysisOutput, auth=[{"ApiKey": []}, {"cookieAuth": []}, {}],
                    examples=[OpenApiExample("hello", value={"text": "I love this API"})])
     @metered(requests=1, tokens=_tokens, demo=True)
     def post(self, request):

@@ -16,7 +16,7 @@ from operators.api.base import TAG, PlatformApi
 from operators.selectors import platform_counts
 
 
-class OverviewOutput(serializers.Serializer):
+class PlatformOverviewOutput(serializers.Serializer):
     class Counts(serializers.Serializer):
         total = serializers.IntegerField()
         active = serializers.IntegerField()
@@ -51,11 +51,11 @@ class OverviewApi(PlatformApi):
 
     required_scopes = {"GET": "monitoring:read"}
 
-    @extend_schema(tags=[TAG], responses=OverviewOutput)
+    @extend_schema(tags=[TAG], responses=PlatformOverviewOutput)
     def get(self, request):
         counts = platform_counts()
         usage = platform_usage(since=_now() - timedelta(hours=24))
-        return Response(OverviewOutput({
+        return Response(PlatformOverviewOutput({
             "workspaces": counts["workspaces"], "active_subscriptions": counts["active_subscriptions"],
             "since": usage["since"], "requests_24h": usage["requests"], "errors_24h": usage["errors"],
             "refused_24h": usage["refused"], "error_rate_24h": usage["error_rate"],

@@ -11,7 +11,7 @@ from metering.services import RESET_WINDOWS, usage_reset
 from operators.api.base import TAG, PlatformApi
 
 
-class ResetOutput(serializers.Serializer):
+class PlatformResetOutput(serializers.Serializer):
     workspace = serializers.CharField()
     window = serializers.CharField()
     reset = serializers.DictField(child=serializers.IntegerField(),
@@ -33,7 +33,7 @@ class WorkspaceUsageResetApi(PlatformApi):
         meter = serializers.CharField(max_length=64, required=False)
         reason = serializers.CharField(max_length=500, help_text="Why: kept in the audit trail")
 
-    @extend_schema(tags=[TAG], request=InputSerializer, responses=ResetOutput, examples=[
+    @extend_schema(tags=[TAG], request=InputSerializer, responses=PlatformResetOutput, examples=[
         OpenApiExample("hour", value={"window": "hour", "reason": "runaway retry loop, ticket 4411"},
                        request_only=True)])
     def post(self, request, slug):
@@ -57,7 +57,7 @@ class KeyUsageResetApi(PlatformApi):
 
         reason = serializers.CharField(max_length=500, help_text="Why: kept in the audit trail")
 
-    @extend_schema(tags=[TAG], request=InputSerializer, responses=ResetOutput)
+    @extend_schema(tags=[TAG], request=InputSerializer, responses=PlatformResetOutput)
     def post(self, request, slug, key_id):
         workspace = self.workspace(slug)
         key = apikey_get(workspace=workspace, key_id=key_id)

@@ -19,7 +19,7 @@ from tenants.selectors import workspace_url
 from tenants.services import workspace_delete, workspace_set_status
 
 
-class WorkspaceOutput(serializers.Serializer):
+class PlatformWorkspaceOutput(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.CharField()
     name = serializers.CharField()
@@ -30,8 +30,8 @@ class WorkspaceOutput(serializers.Serializer):
     url = serializers.URLField(help_text="The workspace's dashboard")
 
 
-class WorkspacePageOutput(serializers.Serializer):
-    data = WorkspaceOutput(many=True)  # type: ignore[assignment]  # the API's field name
+class PlatformWorkspacePageOutput(serializers.Serializer):
+    data = PlatformWorkspaceOutput(many=True)  # type: ignore[assignment]  # the API's field name
     next_cursor = serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next (older) page")
     next = serializers.URLField(required=False, help_text="The next page's URL, also in the Link header")
 
@@ -53,7 +53,7 @@ def workspace_out(workspace: Workspace, owners: list[str]) -> dict:
 def _one(workspace: Workspace) -> dict:
     fresh = Workspace.objects.select_related("subscription__plan").get(pk=workspace.pk)
     owners = selectors.workspace_owner_emails(workspaces=[fresh])[fresh.pk]
-    return WorkspaceOutput(workspace_out(fresh, owners)).data
+    return PlatformWorkspaceOutput(workspace_out(fresh, owners)).data
 
 
 class WorkspaceListCreateApi(PlatformApi):
@@ -70,7 +70,7 @@ class WorkspaceListCreateApi(PlatformApi):
         owner_email = serializers.EmailField(help_text="An existing account, or a new one made without a password")
         plan = serializers.CharField(max_length=40, required=False, help_text="A plan's slug (default: the default plan)")
 
-    class CreatedOutput(WorkspaceOutput):
+    class PlatformWorkspaceCreatedOutput(PlatformWorkspaceOutput):
         class Owner(serializers.Serializer):
             email = serializers.EmailField()
             created = serializers.BooleanField(help_text="The account was made by this call")
@@ -83,17 +83,17 @@ class WorkspaceListCreateApi(PlatformApi):
         *PAGE_PARAMS,
         OpenApiParameter("status", str, enum=Workspace.Status.values),
         OpenApiParameter("q", str, description="Text in the slug or name"),
-    ], responses=WorkspacePageOutput)
+    ], responses=PlatformWorkspacePageOutput, operation_id="platform_v1_workspaces_list")
     def get(self, request):
         status = request.query_params.get("status") or None
         if status is not None and status not in Workspace.Status.values:
             raise InvalidInput(f"Unknown status {status!r}: active or suspended.", field="status")
         page = paged(selectors.workspace_page, request, status=status, q=request.query_params.get("q") or None)
         owners = selectors.workspace_owner_emails(workspaces=page.rows)
-        data = WorkspaceOutput([workspace_out(w, owners[w.pk]) for w in page.rows], many=True).data
+        data = PlatformWorkspaceOutput([workspace_out(w, owners[w.pk]) for w in page.rows], many=True).data
         return self.page_response(request, data, page)
 
-    @extend_schema(tags=[TAG], request=InputSerializer, responses={201: CreatedOutput}, examples=[
+    @extend_schema(tags=[TAG], request=InputSerializer, responses={201: PlatformWorkspaceCreatedOutput}, examples=[
         OpenApiExample("create", value={"slug": "acme", "name": "Acme", "owner_email": "ana@acme.example",
                                         "plan": "starter"}, request_only=True)])
     def post(self, request):
@@ -119,16 +119,16 @@ class WorkspaceDetailApi(PlatformApi):
 
     required_scopes = {"GET": "workspaces:read", "DELETE": "workspaces:delete"}
 
-    class DeletedOutput(serializers.Serializer):
+    class PlatformDeletedOutput(serializers.Serializer):
         deleted = serializers.DictField(child=serializers.IntegerField(), help_text="Rows deleted per model")
 
-    @extend_schema(tags=[TAG], responses=WorkspaceOutput)
+    @extend_schema(tags=[TAG], responses=PlatformWorkspaceOutput)
     def get(self, request, slug):
         return Response(_one(self.workspace(slug)))
 
     @extend_schema(tags=[TAG], parameters=[
         OpenApiParameter("confirm", str, required=True, description="The workspace's slug, again")],
-        responses=DeletedOutput)
+        responses=PlatformDeletedOutput)
     def delete(self, request, slug):
         workspace = self.workspace(slug)
         deleted = workspace_delete(workspace=workspace, confirm=request.query_params.get("confirm", ""),
@@ -142,7 +142,7 @@ class WorkspaceSuspendApi(PlatformApi):
     required_scopes = {"POST": "workspaces:write"}
     status = Workspace.Status.SUSPENDED
 
-    @extend_schema(tags=[TAG], request=None, responses=WorkspaceOutput)
+    @extend_schema(tags=[TAG], request=None, responses=PlatformWorkspaceOutput)
     def post(self, request, slug):
         workspace = workspace_set_status(workspace=self.workspace(slug), status=self.status, actor=self.actor(request))
         return Response(_one(workspace))
@@ -165,7 +165,7 @@ class WorkspacePlanApi(PlatformApi):
 
         plan = serializers.CharField(max_length=40)
 
-    @extend_schema(tags=[TAG], request=InputSerializer, responses=WorkspaceOutput)
+    @extend_schema(tags=[TAG], request=InputSerializer, responses=PlatformWorkspaceOutput)
     def post(self, request, slug):
         workspace = self.workspace(slug)
         data = self.InputSerializer(data=request.data)
@@ -174,7 +174,7 @@ class WorkspacePlanApi(PlatformApi):
         return Response(_one(workspace))
 
 
-class MemberOutput(serializers.Serializer):
+class PlatformMemberOutput(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField(source="user.email")
     full_name = serializers.CharField(source="user.full_name")
@@ -183,8 +183,8 @@ class MemberOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class MemberPageOutput(serializers.Serializer):
-    data = MemberOutput(many=True)  # type: ignore[assignment]
+class PlatformMemberPageOutput(serializers.Serializer):
+    data = PlatformMemberOutput(many=True)  # type: ignore[assignment]
     next_cursor = serializers.CharField(allow_null=True)
     next = serializers.URLField(required=False)
 
@@ -194,13 +194,13 @@ class WorkspaceMembersApi(PlatformApi):
 
     required_scopes = {"GET": "workspaces:read"}
 
-    @extend_schema(tags=[TAG], parameters=PAGE_PARAMS, responses=MemberPageOutput)
+    @extend_schema(tags=[TAG], parameters=PAGE_PARAMS, responses=PlatformMemberPageOutput)
     def get(self, request, slug):
         page = paged(selectors.member_page, request, workspace=self.workspace(slug))
-        return self.page_response(request, MemberOutput(page.rows, many=True).data, page)
+        return self.page_response(request, PlatformMemberOutput(page.rows, many=True).data, page)
 
 
-class KeyOutput(serializers.Serializer):
+class PlatformKeyOutput(serializers.Serializer):
     """Never the digest: the prefix names a key, the secret is its holder's alone."""
 
     id = serializers.CharField(source="key_id")
@@ -215,8 +215,8 @@ class KeyOutput(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
-class KeyPageOutput(serializers.Serializer):
-    data = KeyOutput(many=True)  # type: ignore[assignment]
+class PlatformKeyPageOutput(serializers.Serializer):
+    data = PlatformKeyOutput(many=True)  # type: ignore[assignment]
     next_cursor = serializers.CharField(allow_null=True)
     next = serializers.URLField(required=False)
 
@@ -226,8 +226,8 @@ class WorkspaceKeysApi(PlatformApi):
 
     required_scopes = {"GET": "workspaces:read"}
 
-    @extend_schema(tags=[TAG], parameters=PAGE_PARAMS, responses=KeyPageOutput)
+    @extend_schema(tags=[TAG], parameters=PAGE_PARAMS, responses=PlatformKeyPageOutput)
     def get(self, request, slug):
         page = paged(selectors.key_page, request, workspace=self.workspace(slug))
-        return self.page_response(request, KeyOutput(page.rows, many=True).data, page)
+        return self.page_response(request, PlatformKeyOutput(page.rows, many=True).data, page)
 

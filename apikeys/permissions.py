@@ -35,7 +35,6 @@ class ScopePermission(BasePermission):
             raise InsufficientScope("Your role does not allow this.")
         return True
 
-
     @staticmethod
     def _demo(request, view) -> bool:
         """A call with no credentials at all, on the public host, to a handler that takes keyless

@@ -42,10 +42,7 @@ class AnalyzeApi(APIView):
 
         text = serializers.CharField(max_length=analysis.MAX_CHARS)
 
-    # `{}`: keyless calls are served too, in demo mode (X-Demo-Mode: true; metering/demo.py). `auth` is
-    # written into the operation's `security` as given: requirement objects, whatever its hint says.
     @extend_schema(request=InputSerializer, responses=AnalysisOutput,
-                   auth=[{"ApiKey": []}, {"cookieAuth": []}, {}],  # type: ignore[list-item]
                    examples=[OpenApiExample("hello", value={"text": "I love this API"})])
     @metered(requests=1, tokens=_tokens, demo=True)
     def post(self, request):

@@ -12,6 +12,7 @@ import time
 import redis
 from django.conf import settings
 from django.shortcuts import render
+from django_ratelimit import ALL
 from django_ratelimit.core import get_usage
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,9 @@ def _local_usage(group: str, key: str, rate: str) -> dict:
     return {"should_limit": count > limit, "time_left": int((window + 1) * period - now)}
 
 
-def _usage(request, *, group: str, key, rate: str) -> dict | None:
+def _usage(request, *, group: str, key, rate: str, method=("POST",)) -> dict | None:
     try:
-        return get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
+        return get_usage(request, group=group, key=key, rate=rate, method=method, increment=True)
     except redis.RedisError as exc:
         logger.warning("Redis failed (%s): %s throttle counted in this process", type(exc).__name__, group)
         value = request.META.get("REMOTE_ADDR", "") if key == "ip" else key(group, request)
@@ -64,6 +65,30 @@ def wait(request, *, group: str, per_ip: str, per_email: str | None = None) -> i
         if usage and usage["should_limit"]:
             waits.append(max(1, int(usage["time_left"])))  # never 0 or negative at a window edge
     return max(waits) if waits else None
+
+
+def failures_wait(request, *, group: str, rate: str) -> int | None:
+    """For a credential checked on every call, whatever its method (operator tokens): the seconds
+    this address must wait because it failed `rate`'s number of times in the window, else None.
+    Counts nothing (`failure_count` does, on a failure only, so a good credential is never slowed)."""
+    limit, _period = _rate(rate)
+    try:
+        usage = get_usage(request, group=group, key="ip", rate=rate, method=ALL, increment=False)
+    except redis.RedisError:
+        value = request.META.get("REMOTE_ADDR", "")
+        with _local_lock:
+            _, period = _rate(rate)
+            now = _clock()
+            count = _local.get((group, f"ip:{value}", period, int(now // period)), 0)
+        return max(1, int((int(now // period) + 1) * period - now)) if count >= limit else None
+    if usage and usage["count"] >= limit:
+        return max(1, int(usage["time_left"]))
+    return None
+
+
+def failure_count(request, *, group: str, rate: str) -> None:
+    """Count one failed attempt from this address (see failures_wait)."""
+    _usage(request, group=group, key="ip", rate=rate, method=ALL)
 
 
 def check(request, *, group: str, per_ip: str, per_email: str | None = None):

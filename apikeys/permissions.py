@@ -3,7 +3,7 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from accounts.permissions import can
-from apikeys.authentication import ApiKeyPrincipal
+from apikeys.authentication import ApiKeyPrincipal, credentials_from
 from apikeys.errors import InsufficientScope
 from core.errors import AuthenticationRequired, NotFound
 
@@ -28,7 +28,7 @@ class ScopePermission(BasePermission):
                                         required_scope=needed)
             return True
         if user is None or not getattr(user, "is_authenticated", False):
-            return False
+            return self._demo(request, view)
         tenant = getattr(request._request, "tenant", None)
         membership = getattr(request._request, "membership", None)
         if tenant is None or tenant.is_public or not membership or not membership.is_active:
@@ -37,6 +37,21 @@ class ScopePermission(BasePermission):
         action = getattr(view, "session_action", "dashboard.view")
         if not can(membership.role, action):
             raise InsufficientScope("Your role does not allow this.")
+        return True
+
+    @staticmethod
+    def _demo(request, view) -> bool:
+        """A call with no credentials at all, on the public host, to a handler that takes keyless
+        demo calls (`@metered(..., demo=True)` marks it; metering/demo.py serves and counts it).
+        Anything else without credentials is refused as before (401)."""
+        django_request = request._request
+        handler = getattr(view, (django_request.method or "").lower(), None)
+        if not getattr(handler, "allows_demo", False) or credentials_from(django_request) is not None:
+            return False
+        tenant = getattr(django_request, "tenant", None)
+        if tenant is not None and not tenant.is_public:
+            return False
+        django_request.demo_mode = True
         return True
 
 

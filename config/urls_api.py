@@ -11,6 +11,7 @@ from config import api_docs, errors
 from metering import api as metering_api
 from metering.analytics import api as analytics_api
 from metering.demo_product import api as demo_api
+from operators import urls as platform_urls
 
 urlpatterns = [
     path("api/v1/analyze", demo_api.AnalyzeApi.as_view(), name="api-analyze"),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/v1/billing/plans", billing_api.PlanListApi.as_view(), name="api-billing-plans"),
     path("api/v1/billing/preview", billing_api.PreviewApi.as_view(), name="api-billing-preview"),
     path("api/v1/billing/spend-cap", billing_api.SpendCapApi.as_view(), name="api-billing-spend-cap"),
+    *platform_urls.urlpatterns,  # /api/platform/v1/: operators, with operator tokens
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -7,6 +7,8 @@
         @metered(requests=1, tokens=from_response(lambda response: response.data["usage"]["tokens"]))
         def put(self, request): ...
 
+`@metered(..., demo=True)` also serves keyless calls, in demo mode (metering/demo.py).
+
 A cost is an int, a callable of the request, or `from_response(callable of the response)`.
 Cost callables of the request run before metering, so one that rejects bad input (raising a
 DomainError) keeps the request from being counted. Admitted: the view runs and its response
@@ -24,6 +26,8 @@ from functools import wraps
 from typing import Any
 
 from metering import engine, headers, windows
+from metering.demo import HEADER as DEMO_HEADER
+from metering.demo import meter_demo_request
 from metering.errors import MeteringUnavailable, QuotaExceeded, RateLimited, SpendCapReached, refusal_error
 from metering.metrics import RATE_LIMIT_EXCEEDED
 
@@ -48,7 +52,8 @@ def _units(meter: str, value) -> int:
     return units
 
 
-def metered(**costs):
+def metered(*, demo: bool = False, **costs):
+    """`demo=True`: keyless calls are served too, in demo mode (metering/demo.py); off by default."""
     for meter, cost in costs.items():
         if not callable(cost) and not isinstance(cost, from_response) and (not isinstance(cost, int) or cost < 0):
             raise TypeError(f"@metered({meter}=...): a cost is a non-negative int, a callable of the request "
@@ -59,6 +64,9 @@ def metered(**costs):
     def decorator(handler):
         @wraps(handler)
         def wrapped(view, request, *args, **kwargs):
+            # Demo mode only where the endpoint allows it and the permission let a keyless call in.
+            keyless = demo and getattr(getattr(request, "_request", request), "demo_mode", False)
+            check = meter_demo_request if keyless else meter_request
             resolved = dict(costs)
             for meter in computed:
                 resolved[meter] = _units(meter, costs[meter](request))
@@ -66,11 +74,13 @@ def metered(**costs):
                 response = handler(view, request, *args, **kwargs)
                 for meter in after:
                     resolved[meter] = _units(meter, costs[meter].read(response))
-                decision = meter_request(request, resolved)
+                decision = check(request, resolved)
             else:
-                decision = meter_request(request, resolved)
+                decision = check(request, resolved)
                 response = handler(view, request, *args, **kwargs)
             headers.apply(response, decision)
+            if keyless:
+                response[DEMO_HEADER] = "true"
             return response
 
         # For the OpenAPI document (core/openapi.py): the refusals, and the rate-limit headers
@@ -78,6 +88,8 @@ def metered(**costs):
         marked.problems = (*getattr(handler, "problems", ()), RateLimited, QuotaExceeded, SpendCapReached,
                            MeteringUnavailable)
         marked.rate_limited = True
+        # What apikeys.permissions.ScopePermission reads to let a call with no credentials in.
+        marked.allows_demo = demo
         return wrapped
 
     return decorator

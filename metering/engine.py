@@ -232,6 +232,12 @@ def _make_plan(*, workspace_id: int, policy: dict, meters: tuple, key_id: str,
     ws = build_windows(workspace_id=workspace_id, policy=policy, meters=meters, key_id=key_id,
                        key_burst=key_burst, at=at, user_id=user_id)
     marker = key_id or (f"user:{user_id}" if user_id is not None else "-")
+    return pack_plan(workspace_id=workspace_id, policy=policy, ws=ws, marker=marker, at=at)
+
+
+def pack_plan(*, workspace_id: int, policy: dict, ws: list[Window], marker: str, at: float) -> Plan:
+    """The Plan checking `ws` in the workspace's usage stream and refusals hash at `at`; `marker`
+    names whose refusals these are (a key id, "user:<id>", "demo") in that hash."""
     month_start, month_end = windows.bounds("month", at)  # the refusals hash's window
     keys = [redis_keys.usage_stream(workspace_id), redis_keys.refusals(workspace_id, at)] + [w.key for w in ws]
     head_fields = {"count": len(ws), "refusals_ttl": REFUSALS_TTL}
@@ -301,6 +307,15 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
         return _degraded(exc, workspace=workspace, plan=plan, costs=costs, request_id=request_id,
                          key_id=key_id, endpoint=endpoint, at=at)
     return _decide(result, plan, at)
+
+
+def check_plan(plan: Plan, costs: dict[str, int], *, request_id: str, key_id: str, endpoint: str,
+               at: float) -> Decision:
+    """One EVALSHA for `plan` at `at`, as `check` makes it, for a caller with a plan of its own
+    (metering.demo). Raises redis.RedisError: the caller decides what a Redis failure means."""
+    now_ms = int(at * 1000)
+    return _decide(_evalsha(command(plan, costs, events.pack(request_id, key_id, costs, now_ms, endpoint), now_ms)),
+                   plan, at)
 
 
 def command(plan: Plan, costs: dict[str, int], event: bytes, now_ms: int) -> bytes:

@@ -9,6 +9,10 @@ slot (DESIGN.md, "Scale beyond one machine"):
     {ws:7}:q:<meter>:<window>:<start>     units counted in a calendar window
     {ws:7}:cr:<meter>:<month start>       credits used from the monthly allowance
     {ws:7}:topup:<meter>                  bought credits left (metering.services.credits_top_up)
+    {ws:7}:reset:<counter key's rest>     units an operator's reset took off a counter (usage_reset),
+                                          added back by the reconciliation
+    {ws:7}:demo:<address>:q:<meter>:<window>:<start>   a keyless demo caller's units (metering.demo),
+    {ws:7}:demo:all:q:<meter>:<window>:<start>         and every demo caller's, in the demo workspace
     {ws:7}:reqs | :reqs:folding           request analytics flushed by web processes, and the
                                           batch the drain is folding (metering/analytics/recorder.py)
 
@@ -73,6 +77,17 @@ def credits(workspace_id: int, meter: str, month_start: int) -> str:
 
 def topup(workspace_id: int, meter: str) -> str:
     return f"{tag(workspace_id)}:topup:{meter}"
+
+
+def reset_offset(counter_key: str) -> str:
+    """Where usage_reset keeps what it took off `counter_key` (a key of this module, tag first)."""
+    tag_end = counter_key.index("}") + 1
+    return f"{counter_key[:tag_end]}:reset{counter_key[tag_end:]}"
+
+
+def demo_quota(workspace_id: int, subject: str, meter: str, window: str, start: int) -> str:
+    """A demo caller's counter (`subject`: its address bucket, or "all" for every caller's)."""
+    return f"{tag(workspace_id)}:demo:{subject}:q:{meter}:{window}:{start}"
 
 
 def request_stats(workspace_id: int) -> str:

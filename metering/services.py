@@ -12,13 +12,12 @@ from core import invalidation
 from core.errors import InvalidInput
 from core.redis import get_redis
 from core.types import Actor
-from metering import redis_keys
+from metering import redis_keys, windows
 from metering.models import CreditTopUp, Policy
-from metering.policy import PolicyError, validate
+from metering.policy import PolicyError, policy_for, validate
 from tenants.models import Workspace
 
 logger = logging.getLogger(__name__)
-
 
 
 def policy_set(*, workspace: Workspace, policy: dict, actor: Actor = None) -> dict:
@@ -85,3 +84,94 @@ def credits_top_up(*, workspace: Workspace, meter: str, units: int, note: str = 
         logger.error("credit top-up %s committed but its %s units did not reach Redis (%s): raise the "
                      "balance by hand", row.pk, units, redis_keys.topup(workspace.pk, meter))
         raise
+
+
+RESET_WINDOWS = ("hour", "day", "month", "credits", "burst")
+
+# Zero each counter (KEYS[1..n]) and add what it held to its offset (KEYS[n+1..2n]), which lives
+# as long as the counter would have (ARGV[i], ms from now; 0: no offset): the reconciliation adds the offsets back
+# to what the counters say was admitted (metering/pipeline/reconcile.py), so a reset hour is not
+# reported as a mismatch. One script: no request can be counted between the read and the delete.
+_RESET_SCRIPT = """
+local n, out = #KEYS / 2, {}
+for i = 1, n do
+  local v = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  redis.call('DEL', KEYS[i])
+  if v > 0 and ARGV[i] ~= '0' then
+    redis.call('INCRBY', KEYS[n + i], v)
+    redis.call('PEXPIRE', KEYS[n + i], ARGV[i])
+  end
+  out[i] = v
+end
+return out
+"""
+
+
+def _reset_targets(*, workspace: Workspace, window: str, meter: str | None, key_id: str | None,
+                   at: float) -> list[tuple[str, str, int]]:
+    """(label, counter key, ms the offset is kept or 0 for none) of each counter to zero."""
+    if window == "burst":
+        if not key_id:
+            raise InvalidInput("A burst window belongs to a key: name the key.", field="key")
+        return [(f"burst:{key_id}", redis_keys.burst(workspace.pk, key_id), 0)]
+    if key_id:
+        raise InvalidInput("A key has only its burst window; the hour, day, month and credits windows are the "
+                           "workspace's.", field="window")
+    meters = policy_for(workspace).get("meters", {})
+    names = [meter] if meter else list(meters)
+    out = []
+    for name in names:
+        spec = meters.get(name, {})
+        if window not in spec:
+            if meter:
+                raise InvalidInput(f"The workspace's plan sets no {window} window for the {name!r} meter.",
+                                   field="meter")
+            continue
+        if window == "credits":
+            start, end = windows.bounds("month", at)
+            out.append((f"{name}:credits", redis_keys.credits(workspace.pk, name, start), 0))
+        else:
+            start, end = windows.bounds(window, at)
+            # the offset lives as long as the counter (check.lua: the window's end + 1 h, by metering's clock)
+            out.append((f"{name}:{window}", redis_keys.quota(workspace.pk, name, window, start),
+                        int((end + 3600 - at) * 1000)))
+    if not out:
+        raise InvalidInput(f"The workspace's plan sets no {window} window to reset.", field="window")
+    return out
+
+
+def usage_reset(*, workspace: Workspace, window: str, reason: str, meter: str | None = None,
+                key_id: str | None = None, actor: Actor = None) -> dict[str, int]:
+    """An operator's reset: zero the workspace's counters of the current `window` (hour, day, month:
+    the quota; credits: the allowance used; every meter the plan limits in it, or `meter`), or a
+    key's burst (`window` "burst" with `key_id`), so the next request is admitted again. Nothing
+    already recorded changes: usage events and rollups stay, and billing rates what was used.
+    Returns the units each counter held ({"requests:hour": 1000}); for a burst, the ms it had
+    left to refill ({"burst:<key id>": 1200}).
+
+    Audited as a platform event with the reason, in the same transaction, before Redis is written:
+    if Redis fails the audit rolls back and the error is raised.
+
+    Raises InvalidInput for a missing reason, an unknown window or a window the plan doesn't set.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the usage is reset: the reason goes into the audit trail.", field="reason")
+    if len(reason) > 500:
+        raise InvalidInput("Keep the reason under 500 characters.", field="reason")
+    if window not in RESET_WINDOWS:
+        raise InvalidInput(f"Unknown window {window!r}. Windows: {', '.join(RESET_WINDOWS)}.", field="window")
+    targets = _reset_targets(workspace=workspace, window=window, meter=meter, key_id=key_id, at=windows.now())
+    labels = [label for label, _, _ in targets]
+    counters = [key for _, key, _ in targets]
+    with schema_context("public"), transaction.atomic(durable=True):
+        record(action="usage_reset", actor=actor, resource=("workspace", workspace.pk), severity="warning",
+               details={"workspace": workspace.slug, "window": window, "counters": labels,
+                        "key": key_id or None, "reason": reason})
+        held = get_redis().eval(_RESET_SCRIPT, 2 * len(targets), *counters,
+                                *[redis_keys.reset_offset(key) for key in counters],
+                                *[str(keep) for _, _, keep in targets])
+    if window == "burst":  # the key held its theoretical arrival time (epoch ms): say how far ahead it was
+        now_ms = windows.now() * 1000
+        return {labels[0]: max(0, int(float(held[0]) - now_ms)) if held[0] else 0}
+    return {label: int(value) for label, value in zip(labels, held, strict=True)}

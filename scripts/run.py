@@ -40,6 +40,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     print(f"[run] Tollgate on http://localhost:{PORT}/ (demo workspace: http://demo.localhost:{PORT}/); Ctrl-C stops it",
           file=sys.stderr, flush=True)
+    print(f"[run] Try it without a key (demo mode): curl -X POST http://127.0.0.1:{PORT}/api/v1/analyze "
+          "-H 'Content-Type: application/json' -d '{\"text\": \"I love this\"}'", file=sys.stderr, flush=True)
     while not stopping["now"] and all(p.poll() is None for p in procs):
         time.sleep(0.3)
     for p in procs:

@@ -120,3 +120,9 @@ def workspace_deletion_summary(workspace: Workspace) -> dict:
             [workspace.schema_name])
         tables, size = cursor.fetchone()
     return {"schema": workspace.schema_name, "tables": tables, "bytes": size, "related": related}
+
+
+def workspace_cached(*, slug: str) -> Workspace | None:
+    """The workspace `slug` names, from process memory: the host cache, by its host
+    (<slug>.<BASE_DOMAIN>), so it is invalidated with it (a suspension, a deletion)."""
+    return workspace_for_host(f"{slug}.{settings.BASE_DOMAIN}")

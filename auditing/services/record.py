@@ -25,7 +25,8 @@ ACTIONS = frozenset({
     "backup_completed", "backup_failed", "credits_topped_up", "user_erased", "limits_changed", "workspace_deleted",
     "usage_mismatch", "features_changed", "workspace_renamed", "profile_updated", "password_changed",
     "sessions_ended", "member_limit_changed", "spend_cap_changed", "spend_cap_warning", "invoice_finalized",
-    "invoice_created",
+    "invoice_created", "operator_token_created",
+    "operator_token_revoked", "usage_reset", "operator_api_call",
 })
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 

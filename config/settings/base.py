@@ -65,6 +65,7 @@ SHARED_APPS = [
     "auditing",
     "dashboard",  # the shell, overview, settings and the public site's own pages
     "django_htmx",
+    "operators",  # operator tokens and the platform API (/api/platform/v1/)
     "django_prometheus",
 ]
 TENANT_APPS = [
@@ -230,6 +231,15 @@ AUTH_CACHE_TTL = env.int("TOLLGATE_AUTH_CACHE_TTL", default=300)
 
 # METERING
 METERING_FAIL_MODE = env("METERING_FAIL_MODE", default="open")
+# Demo mode (metering/demo.py): keyless calls to an endpoint that allows them (POST /api/v1/analyze)
+# are served in the `demo` workspace, DEMO_QUOTA an hour per address (IPv6: per /64) and
+# DEMO_QUOTA_TOTAL an hour from every address together (0: no total cap). DEMO_QUOTA 0 turns it off.
+DEMO_QUOTA = env.int("TOLLGATE_DEMO_QUOTA", default=20)
+DEMO_QUOTA_TOTAL = env.int("TOLLGATE_DEMO_QUOTA_TOTAL", default=1000)
+DEMO_WORKSPACE = env("TOLLGATE_DEMO_WORKSPACE", default="demo")
+
+# PLATFORM API (operators/): failed operator-token attempts per address before it must wait
+OPERATOR_AUTH_FAILURES = env("TOLLGATE_OPERATOR_AUTH_FAILURES", default="10/5m")
 
 # CELERY (tenant-schemas-celery)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

@@ -30,7 +30,10 @@ class AnalysisOutput(serializers.Serializer):
 
 
 class AnalyzeApi(APIView):
-    """Analyze a text: word count, sentiment and emotions. Meters `requests` +1 and `tokens` = words."""
+    """Analyze a text: word count, sentiment and emotions. Meters `requests` +1 and `tokens` = words.
+
+    Without a key it answers in demo mode (`X-Demo-Mode: true`), on a small hourly quota per
+    address of its own (metering/demo.py)."""
 
     permission_classes = [ScopePermission]
 
@@ -49,6 +52,6 @@ class AnalyzeApi(APIView):
             "dominant_emotion": "joy"}),
     ])
     @problems(analysis.EmptyText, analysis.TextTooLong)
-    @metered(requests=1, tokens=_tokens)
+    @metered(requests=1, tokens=_tokens, demo=True)
     def post(self, request):
         return Response(analysis.analyze(request.data["text"]))

@@ -6,8 +6,10 @@ What is compared, for one finished UTC hour:
   replay increments for requests admitted while Redis was away. It exists only for workspaces
   whose plan has an hourly requests quota, and it expires an hour after its window ends, so an
   hour is reconciled within the next hour (the beat job runs every few minutes). Reusing it
-  keeps the hot path as it is (one EVALSHA, no extra command).
-- stored: the units of the `requests` meter among the workspace's raw events of that hour;
+  keeps the hot path as it is (one EVALSHA, no extra command). An operator's reset
+  (metering.services.usage_reset) moves what the counter held to an offset, added back here;
+- stored: the units of the `requests` meter among the workspace's raw events of that hour
+  (but keyless demo calls', which the demo caller's own windows count: metering/demo.py);
 - rolled up: the same in its hourly rollups.
 
 A workspace-hour is settled, and checked, only once its hour has ended (plus SETTLE_SECONDS) and
@@ -28,6 +30,7 @@ from core.redis import get_redis
 from metering import redis_keys, windows
 from metering.metrics import USAGE_RECONCILE_MISMATCH
 from metering.models import SpooledEvent, UsageEvent, UsageHourly, UsageReconciliation
+from metering.pipeline.events import DEMO_KEY_ID
 from tenants.models import Workspace
 
 SETTLE_SECONDS = 60
@@ -59,9 +62,10 @@ def _stored(schema_name: str, hour: datetime) -> tuple[int, int]:
     with schema_context(schema_name), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT coalesce(sum(units), 0) FROM {UsageEvent._meta.db_table} "  # noqa: S608 - constants
-            "WHERE meter = %s AND occurred_at >= %s AND occurred_at < %s), "
-            f"(SELECT coalesce(sum(units), 0) FROM {UsageHourly._meta.db_table} WHERE meter = %s AND hour = %s)",
-            [METER, hour, end, METER, hour])
+            "WHERE meter = %s AND occurred_at >= %s AND occurred_at < %s AND key_id <> %s), "
+            f"(SELECT coalesce(sum(units), 0) FROM {UsageHourly._meta.db_table} "
+            "WHERE meter = %s AND hour = %s AND key_id <> %s)",
+            [METER, hour, end, DEMO_KEY_ID, METER, hour, DEMO_KEY_ID])
         stored, rolled = cursor.fetchone()
     return int(stored), int(rolled)
 
@@ -84,8 +88,10 @@ def _in_flight(workspace_id: int, hour: datetime) -> bool:
 def reconcile_hour(*, workspace: Workspace, hour: datetime, now: datetime) -> Reconciliation:
     """Check one workspace-hour (`hour`: its UTC start); record, count and audit a new mismatch."""
     hour = hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    raw = get_redis().get(_counter(workspace.pk, hour))
-    admitted = int(raw) if raw is not None else None
+    counter = _counter(workspace.pk, hour)
+    # plus what an operator's reset took off the counter (metering.services.usage_reset)
+    raw, reset = get_redis().mget([counter, redis_keys.reset_offset(counter)])
+    admitted = int(raw or 0) + int(reset or 0) if raw is not None or reset is not None else None
     stored, rolled = _stored(workspace.schema_name, hour)
     if now < hour + timedelta(hours=1, seconds=SETTLE_SECONDS) or _in_flight(workspace.pk, hour):
         status = "unsettled"

@@ -13,5 +13,6 @@ def workspace(request):
         "workspace": tenant if tenant is not None and not tenant.is_public else None,
         "membership": membership if membership else None,
         # {{ can.audit_view }}: the matrix's actions, with "_" for "." (template lookups)
-        "can": {a.replace(".", "_"): allowed(a) for a in ("members.invite", "keys.manage", "audit.view", "usage.view")},
+        "can": {a.replace(".", "_"): allowed(a) for a in ("members.invite", "keys.manage", "audit.view", "usage.view",
+                                                          "branding.manage")},
     }

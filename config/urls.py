@@ -5,6 +5,7 @@ from django.urls import path
 from accounts import views as account_views
 from apikeys import views as key_views
 from auditing import views as audit_views
+from branding import views as branding_views
 from config.urls_common import common_patterns
 
 urlpatterns = [
@@ -19,6 +20,13 @@ urlpatterns = [
     path("invitations/<int:invitation_id>/revoke/", account_views.invitation_revoke, name="invitation-revoke"),
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/export", audit_views.audit_export, name="audit-export"),
+    path("branding/", branding_views.branding_page, name="branding"),
+    path("branding/theme.css", branding_views.theme_css, name="branding-theme"),
+    path("branding/logo.png", branding_views.logo, name="branding-logo"),
+    path("branding/favicon.png", branding_views.favicon, name="branding-favicon"),
+    path("branding/domains/", branding_views.domain_add, name="domain-add"),
+    path("branding/domains/<int:domain_id>/verify/", branding_views.domain_verify, name="domain-verify"),
+    path("branding/domains/<int:domain_id>/remove/", branding_views.domain_delete, name="domain-remove"),
     path("keys/", key_views.key_list, name="keys"),
     path("keys/new/", key_views.key_create, name="key-create"),
     path("keys/secret/", key_views.key_secret, name="key-secret"),

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from apikeys import api as keys_api
 from auditing import api as audit_api
+from branding import api as branding_api
 from config import api_docs, errors
 from metering import api as metering_api
 from metering.demo_product import api as demo_api
@@ -19,6 +20,10 @@ urlpatterns = [
     path("api/v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),
     path("api/v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
     path("api/v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
+    path("api/v1/branding", branding_api.BrandingApi.as_view(), name="api-branding"),
+    path("api/v1/domains", branding_api.DomainListApi.as_view(), name="api-domains"),
+    path("api/v1/domains/<int:domain_id>", branding_api.DomainDetailApi.as_view(), name="api-domain"),
+    path("api/v1/domains/<int:domain_id>/verify", branding_api.DomainVerifyApi.as_view(), name="api-domain-verify"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),

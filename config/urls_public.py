@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 
 from accounts import views as account_views
+from branding import views as branding_views
 from config.urls_common import common_patterns
 
 admin.site.site_header = "Tollgate operators"
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", account_views.landing, name="landing"),
     path("signup/", account_views.signup, name="signup"),
     path("signup/confirm/<str:token>/", account_views.signup_confirm, name="signup-confirm"),
+    # Caddy's on-demand TLS asks here before getting a certificate (deploy/Caddyfile.example).
+    path("internal/tls-allowed", branding_views.tls_allowed, name="tls-allowed"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),
     # Ahead of the admin's own login: the same page, throttled and audited (accounts/views/login.py).

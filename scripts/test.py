@@ -14,7 +14,7 @@ if rc != 0:
     print("[test] models and migrations differ: run makemigrations", file=sys.stderr)
     sys.exit(rc)
 # Types of every app (pyproject.toml [tool.mypy]; django-stubs reads the test settings).
-rc = subprocess.call([PY, "-m", "mypy", "core", "tenants", "auditing", "accounts", "apikeys", "metering", "billing",
+rc = subprocess.call([PY, "-m", "mypy", "core", "tenants", "auditing", "accounts", "apikeys", "metering", "billing", "branding",
                       "config"], env=env)
 if rc != 0:
     print("[test] mypy found type errors", file=sys.stderr)

@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
+                "branding.context_processors.branding",
             ],
         },
     },
@@ -250,3 +251,14 @@ AUDITLOG_CID_GETTER = "auditing.history.request_id"  # model history carries the
 # Raw usage events are kept at least this long; older months' partitions are dropped whole
 # (rollups are kept). metering/pipeline/partitions.py
 USAGE_RAW_RETENTION_DAYS = env.int("TOLLGATE_USAGE_RAW_RETENTION_DAYS", default=30)
+
+# BRANDING AND CUSTOM DOMAINS (branding/; docs/operations.md "Custom domains")
+# A custom domain is verified by a TXT record at _tollgate.<domain>, looked up with dnspython.
+# Empty nameservers: the system's resolver (/etc/resolv.conf). Tests point these at a DNS
+# server of their own on loopback (tests/branding/dns_server.py).
+DNS_NAMESERVERS = env.list("TOLLGATE_DNS_NAMESERVERS", default=[])
+DNS_PORT = env.int("TOLLGATE_DNS_PORT", default=53)
+DNS_TIMEOUT = env.float("TOLLGATE_DNS_TIMEOUT", default=5.0)
+# A verified domain is checked again daily (beat: config/celery.py); this many failed checks
+# in a row drop it (it stops routing), each failure emailed to the workspace's owners.
+DOMAIN_MAX_FAILURES = env.int("TOLLGATE_DOMAIN_MAX_FAILURES", default=3)

@@ -1,0 +1,50 @@
+"""Custom CSS: the allowlist keeps what is plainly styling and refuses, at its line and column,
+anything that loads, runs or escapes."""
+
+import pytest
+
+from branding.css import sanitize
+from branding.errors import CssRefused
+
+
+def test_sanitize_keeps_allowed_rules_reserialised():
+    # given styling on the allowlist, with comments and an @media block
+    css = "/* brand */\n.topbar { background: #0b3d91; color: rgb(255, 255, 255) !important }\n" \
+          "@media (max-width: 600px) { h1, .nav a:hover { font-size: 1.2rem } }\n"
+    # when
+    kept = sanitize(css)
+    # then the rules are there, rewritten from their tokens, the comment gone
+    assert ".topbar { background: #0b3d91; color: rgb(255, 255, 255) !important }" in kept
+    assert "@media (max-width: 600px) {\n  h1, .nav a:hover { font-size: 1.2rem }\n}" in kept
+    assert "brand" not in kept
+
+
+@pytest.mark.parametrize(("css", "line", "column", "words"), [
+    (".a { color: red }\n.b { background: url(https://evil.test/x.png) }", 2, 18, "url()"),
+    (".b { background: url('x.png') }", 1, 18, "url()"),
+    ('@import "https://evil.test/x.css";\n.a { color: red }', 1, 1, "@import"),
+    ("@font-face { font-family: x; src: local(x) }", 1, 1, "@font-face"),
+    (".a {\n  width: expression(alert(1))\n}", 2, 10, "expression()"),
+    (".a { behavior: url(x.htc) }", 1, 6, "behavior"),
+    (".a { -moz-binding: url(x.xml#xss) }", 1, 6, "-moz-binding"),
+    (".a { color: red }\n</style><script>alert(1)</script>", 2, 1, "'<'"),
+    (".a { font-family: \"</style>\" }", 1, 20, "'<'"),
+    (".a { background: u\\72 l(x) }", 1, 19, "backslash"),
+    ("a[href^=http] { color: red }", 1, 2, "attribute selectors"),
+    (".a { position: fixed }", 1, 6, "'position'"),
+    ("@namespace svg url(http://www.w3.org/2000/svg);", 1, 1, "@namespace"),
+    (".a { color: attr(data-x) }", 1, 13, "attr()"),
+])
+def test_sanitize_refuses_with_line_and_column(css, line, column, words):
+    # when / then
+    with pytest.raises(CssRefused) as refused:
+        sanitize(css)
+    assert refused.value.extra["line"] == line and refused.value.extra["column"] == column, refused.value.detail
+    assert refused.value.detail.startswith(f"Line {line}, column {column}: ")
+    assert words in refused.value.detail
+    assert refused.value.extra["field"] == "custom_css"
+
+
+def test_sanitize_refuses_what_is_too_long():
+    with pytest.raises(CssRefused, match="limited to 20,000 characters"):
+        sanitize(".a { color: red }\n" * 2000)

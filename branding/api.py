@@ -105,8 +105,10 @@ class BrandingApi(APIView):
         data = BrandingInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        images = {name: _decode(values.pop(name), name) for name in ("logo", "favicon") if name in values}
-        result = services.branding_update(workspace=request.workspace, actor=actor_of(request), **values, **images)
+        images: dict[str, bytes | None] = {
+            name: _decode(values.pop(name), name) for name in ("logo", "favicon") if name in values}
+        result = services.branding_update(workspace=request.workspace, actor=actor_of(request),
+                                          **values, **images)  # type: ignore[arg-type]  # keys checked by BrandingInput
         request.workspace.refresh_from_db(fields=["brand"])
         return Response(branding_body(request.workspace, result.warnings))
 

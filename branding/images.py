@@ -91,11 +91,10 @@ def clean_image(data: bytes, *, kind: str) -> bytes:
             raise ImageRefused(f"{what} has too many pixels to decode safely.", field=field) from exc
         except (OSError, SyntaxError, ValueError, struct.error) as exc:  # truncated or corrupt data
             raise ImageRefused(f"{what} could not be read as an image ({exc}).", field=field) from exc
-    image = ImageOps.exif_transpose(image)
-    image = image.convert("RGBA")
-    image.thumbnail((MAX_SIDE[kind], MAX_SIDE[kind]))
+    pixels = ImageOps.exif_transpose(image).convert("RGBA")
+    pixels.thumbnail((MAX_SIDE[kind], MAX_SIDE[kind]))
     # A new image from the pixels alone: nothing of the upload's metadata comes along.
-    fresh = Image.frombytes("RGBA", image.size, image.tobytes())
+    fresh = Image.frombytes("RGBA", pixels.size, pixels.tobytes())
     out = io.BytesIO()
     fresh.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -75,7 +75,7 @@ def branding_body(workspace: Workspace, warnings: list[dict] | None = None) -> d
         "company_name": row.company_name, "primary_color": row.primary_color,
         "secondary_color": row.secondary_color, "accent_color": row.accent_color,
         "welcome_message": row.welcome_message, "footer_text": row.footer_text, "custom_css": row.custom_css,
-        "version": row.version, **asset_urls(workspace),
+        "version": row.version, **asset_urls(services.brand_summary(row)),
         "custom_css_allowed": workspace_has_feature(workspace=workspace, feature="custom_branding"),
         "custom_domain_allowed": workspace_has_feature(workspace=workspace, feature="custom_domain"),
         "warnings": warnings if warnings is not None else colors.warnings(
@@ -109,7 +109,6 @@ class BrandingApi(APIView):
             name: _decode(values.pop(name), name) for name in ("logo", "favicon") if name in values}
         result = services.branding_update(workspace=request.workspace, actor=actor_of(request),
                                           **values, **images)  # type: ignore[arg-type]  # keys checked by BrandingInput
-        request.workspace.refresh_from_db(fields=["brand"])
         return Response(branding_body(request.workspace, result.warnings))
 
 

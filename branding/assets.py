@@ -1,10 +1,8 @@
 """Where a workspace's theme and images are served, cache-busted by its brand's version."""
 
-from tenants.models import Workspace
 
-
-def asset_urls(workspace: Workspace) -> dict:
-    brand = workspace.brand or {}
+def asset_urls(brand: dict) -> dict:
+    """From a brand summary (tenants.models.Workspace.brand, branding.services.brand_summary)."""
     version = brand.get("version", 0)
     return {
         "stylesheet_url": f"/branding/theme.css?v={version}",

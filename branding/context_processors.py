@@ -15,5 +15,5 @@ def branding(request) -> dict:
         "name": brand.get("company_name") or tenant.name,
         "footer_text": brand.get("footer_text", ""),
         "welcome_message": brand.get("welcome_message", ""),
-        **asset_urls(tenant),
+        **asset_urls(brand),
     }}

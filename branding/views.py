@@ -1,7 +1,7 @@
 """The branding page (/branding/), the workspace's theme and images, and Caddy's TLS `ask`.
 
 The theme and images are public on the workspace's hosts (the login page shows them) and
-immutable for a version: their URLs carry it (branding.api.asset_urls).
+immutable for a version: their URLs carry it (branding.assets.asset_urls).
 """
 
 from django.contrib import messages
@@ -30,7 +30,7 @@ def _page(request, form, domain_form, status=200, warnings=None):
     workspace = request.tenant
     row = selectors.branding_get(workspace=workspace)
     context = {
-        "form": form, "domain_form": domain_form, "branding": row, **asset_urls(workspace),
+        "form": form, "domain_form": domain_form, "branding": row, **asset_urls(services.brand_summary(row)),
         "custom_css_allowed": workspace_has_feature(workspace=workspace, feature="custom_branding"),
         "custom_domain_allowed": workspace_has_feature(workspace=workspace, feature="custom_domain"),
         "domains": [(d, domains.record_name(d), domains.record_value(d)) for d in domain_list(workspace=workspace)],

@@ -169,9 +169,10 @@ def workspace_set_brand(*, workspace: Workspace, brand: dict) -> Workspace:
     """Record what pages and emails show of the workspace's branding (Workspace.brand). Called
     by branding's service only, inside its transaction; every process drops the workspace's
     cached hosts once it commits, so the next page shows the new brand."""
+    # An UPDATE, not workspace.save(): the caller's instance may be the one the host cache
+    # shares between requests, which must keep the committed brand until the invalidation.
     with transaction.atomic(savepoint=False):
-        workspace.brand = brand
-        workspace.save(update_fields=["brand"])
+        Workspace.objects.filter(pk=workspace.pk).update(brand=brand)
     invalidation.publish(f"workspace:{workspace.pk}")
     return workspace
 

@@ -217,3 +217,15 @@ def test_domain_page_flow(allowed, owner, dns_server, committed):
     assert "is verified" in html
 
 
+
+
+def test_caddyfile_example_asks_the_tls_endpoint():
+    # the documented Caddy configuration points its `ask` at the path the public site serves
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.urls import resolve
+
+    text = (Path(settings.BASE_DIR) / "deploy" / "Caddyfile.example").read_text()
+    assert "ask http://web:8000/internal/tls-allowed" in text and "on_demand" in text
+    assert resolve("/internal/tls-allowed", urlconf="config.urls_public").url_name == "tls-allowed"

@@ -83,16 +83,17 @@ def clean_image(data: bytes, *, kind: str) -> bytes:
                                    f"{FORMATS[fmt]} image (a file that is also something else): upload a "
                                    "plain image.", field=field)
             image.load()
+            pixels = ImageOps.exif_transpose(image).convert("RGBA")
+            pixels.thumbnail((MAX_SIDE[kind], MAX_SIDE[kind]))
         except ImageRefused:
             raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            if isinstance(exc, UnidentifiedImageError):
-                raise ImageRefused(f"{what} is not a PNG, JPEG or WebP image.", field=field) from exc
+        except UnidentifiedImageError as exc:
+            raise ImageRefused(f"{what} is not a PNG, JPEG or WebP image.", field=field) from exc
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageRefused(f"{what} has too many pixels to decode safely.", field=field) from exc
-        except (OSError, SyntaxError, ValueError, struct.error) as exc:  # truncated or corrupt data
-            raise ImageRefused(f"{what} could not be read as an image ({exc}).", field=field) from exc
-    pixels = ImageOps.exif_transpose(image).convert("RGBA")
-    pixels.thumbnail((MAX_SIDE[kind], MAX_SIDE[kind]))
+        except Exception as exc:  # noqa: BLE001 - untrusted bytes: whatever the decoder trips on is a refusal
+            raise ImageRefused(f"{what} could not be read as an image (it is damaged or truncated).",
+                               field=field) from exc
     # A new image from the pixels alone: nothing of the upload's metadata comes along.
     fresh = Image.frombytes("RGBA", pixels.size, pixels.tobytes())
     out = io.BytesIO()

@@ -1,7 +1,11 @@
 """Custom CSS: the allowlist keeps what is plainly styling and refuses, at its line and column,
 anything that loads, runs or escapes."""
 
+import re
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from branding.css import sanitize
 from branding.errors import CssRefused
@@ -48,3 +52,23 @@ def test_sanitize_refuses_with_line_and_column(css, line, column, words):
 def test_sanitize_refuses_what_is_too_long():
     with pytest.raises(CssRefused, match="limited to 20,000 characters"):
         sanitize(".a { color: red }\n" * 2000)
+
+
+CSS_ALPHABET = list("abcdeu{}();:,.#-_>+~*!@/'\"\\<>[]= \n\t0123456789%") + [
+    "url(", "@import", "@media", "expression(", "behavior", "-moz-binding", "color", "background", "</style"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(CSS_ALPHABET), max_size=60).map("".join))
+def test_sanitize_never_lets_a_refused_construct_through(text):
+    # whatever is typed, the answer is a refusal or CSS that holds none of the refused constructs
+    try:
+        kept = sanitize(text)
+    except CssRefused as refused:
+        assert refused.extra["line"] >= 1 and refused.extra["column"] >= 1
+        return
+    lowered = kept.lower()
+    for banned in ("url(", "@import", "expression(", "<", "\\", "@font-face"):
+        assert banned not in lowered, (text, kept)
+    assert not re.search(r"[{;]\s*(behavior|-moz-binding)\s*:", lowered), (text, kept)  # as properties
+    assert sanitize(kept) == kept  # what is kept passes again unchanged

@@ -114,3 +114,23 @@ def test_invitation_email_carries_the_branding(workspace, owner, committed):
     assert message.subject == "You're invited to Acme Robotics"
     assert "join Acme Robotics as member" in message.body and message.body.rstrip().endswith("--\n© Acme Robotics Ltd")
     assert "Tollgate" not in message.subject + message.body
+
+
+def test_branding_costs_a_page_no_query(workspace, owner, committed, django_assert_max_num_queries):
+    # given the query count of the login page of an unbranded workspace (host cache warm)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(workspace)
+    client.get("/login/")
+    with CaptureQueriesContext(connection) as plain:
+        client.get("/login/")
+    # when the workspace is branded (its cached host refreshed once)
+    with committed():
+        _brand(workspace, owner, logo=png_bytes())
+    client.get("/login/")
+    # then its login page, branded, costs the same: the brand travels with the cached workspace
+    with CaptureQueriesContext(connection) as branded:
+        html = client.get("/login/").content.decode()
+    assert "Log in to Acme Robotics" in html and "/branding/logo.png?v=1" in html
+    assert len(branded) == len(plain), [q["sql"] for q in branded]

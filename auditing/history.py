@@ -14,12 +14,12 @@ logger = logging.getLogger(__name__)
 # model -> fields left out of the history (secrets, and columns that change on every use).
 TRACKED = {
     "tenants.Workspace": [],
-    "tenants.Domain": [],
+    "tenants.Domain": ["last_checked_at"],  # written by every daily check
     "accounts.Membership": [],
     "apikeys.ApiKey": ["digest", "last_used_at"],
     "billing.Plan": [],
     "billing.Subscription": [],
-    "branding.Branding": [],
+    "branding.Branding": ["logo", "favicon", "updated_at"],  # images are bytes (the version says they changed)
 }
 
 

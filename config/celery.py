@@ -22,6 +22,9 @@ app.conf.beat_schedule = {
     "metering-usage-partitions": {"task": "metering.tasks.maintain_usage_partitions",
                                   "schedule": crontab(hour=0, minute=20)},
     "tenants-backup-nightly": {"task": "core.tasks.backup_nightly", "schedule": crontab(hour=2, minute=30)},
+    # Daily: a verified custom domain whose TXT record is gone is dropped after
+    # DOMAIN_MAX_FAILURES days in a row (branding/domains.py).
+    "branding-recheck-domains": {"task": "branding.tasks.recheck_domains", "schedule": crontab(hour=4, minute=5)},
     "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
     # Every 10 min: drafts for the month that ended, finalised once their draft window passed.
     "billing-close-periods": {"task": "billing.tasks.close_periods", "schedule": 600.0},

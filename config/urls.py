@@ -6,6 +6,7 @@ from accounts import views as account_views
 from apikeys import views as key_views
 from auditing import views as audit_views
 from billing import views as billing_views
+from branding import views as branding_views
 from config.urls_common import common_patterns
 from dashboard import views as dashboard_views
 from metering import views as usage_views
@@ -29,6 +30,13 @@ urlpatterns = [
     path("billing/invoices/<int:invoice_id>/", billing_views.invoice, name="billing-invoice"),
     # The keys page shows each key's usage; metering is above apikeys, so it is handed in here.
     path("keys/", key_views.key_list, {"key_usage": usage_views.key_usage}, name="keys"),
+    path("branding/", branding_views.branding_page, name="branding"),
+    path("branding/theme.css", branding_views.theme_css, name="branding-theme"),
+    path("branding/logo.png", branding_views.logo, name="branding-logo"),
+    path("branding/favicon.png", branding_views.favicon, name="branding-favicon"),
+    path("branding/domains/", branding_views.domain_add, name="domain-add"),
+    path("branding/domains/<int:domain_id>/verify/", branding_views.domain_verify, name="domain-verify"),
+    path("branding/domains/<int:domain_id>/remove/", branding_views.domain_delete, name="domain-remove"),
     path("keys/new/", key_views.key_create, name="key-create"),
     path("keys/secret/", key_views.key_secret, name="key-secret"),
     path("keys/<str:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from apikeys import api as keys_api
 from auditing import api as audit_api
 from billing import api as billing_api
+from branding import api as branding_api
 from config import api_docs, errors
 from metering import api as metering_api
 from metering.analytics import api as analytics_api
@@ -30,6 +31,10 @@ urlpatterns = [
     path("api/v1/billing/preview", billing_api.PreviewApi.as_view(), name="api-billing-preview"),
     path("api/v1/billing/spend-cap", billing_api.SpendCapApi.as_view(), name="api-billing-spend-cap"),
     *platform_urls.urlpatterns,  # /api/platform/v1/: operators, with operator tokens
+    path("api/v1/branding", branding_api.BrandingApi.as_view(), name="api-branding"),
+    path("api/v1/domains", branding_api.DomainListApi.as_view(), name="api-domains"),
+    path("api/v1/domains/<int:domain_id>", branding_api.DomainDetailApi.as_view(), name="api-domain"),
+    path("api/v1/domains/<int:domain_id>/verify", branding_api.DomainVerifyApi.as_view(), name="api-domain-verify"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),

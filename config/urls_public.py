@@ -5,6 +5,7 @@ from django.urls import path
 
 from accounts import views as account_views
 from billing import views as billing_views
+from branding import views as branding_views
 from config.urls_common import common_patterns
 from dashboard import views as dashboard_views
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("signup/confirm/<str:token>/", dashboard_views.signup_confirm, name="signup-confirm"),
     path("terms/", dashboard_views.legal_terms, name="terms"),
     path("privacy/", dashboard_views.legal_privacy, name="privacy"),
+    # Caddy's on-demand TLS asks here before getting a certificate (deploy/Caddyfile.example).
+    path("internal/tls-allowed", branding_views.tls_allowed, name="tls-allowed"),
     path("workspaces/", account_views.workspaces, name="workspaces"),
     path("go/<slug:slug>/", account_views.go, name="go"),
     # Ahead of the admin's own login: the same page, throttled and audited (accounts/views/login.py).

@@ -15,7 +15,7 @@ if rc != 0:
     sys.exit(rc)
 # Types of every app (pyproject.toml [tool.mypy]; django-stubs reads the test settings).
 rc = subprocess.call([PY, "-m", "mypy", "core", "tenants", "auditing", "accounts", "apikeys", "metering", "billing",
-                      "dashboard", "operators", "config"], env=env)
+                      "branding", "dashboard", "operators", "config"], env=env)
 if rc != 0:
     print("[test] mypy found type errors", file=sys.stderr)
     sys.exit(rc)

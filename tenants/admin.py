@@ -9,14 +9,18 @@ from django.utils.html import format_html
 from core.errors import DomainError
 from tenants.models import Domain, Workspace
 from tenants.selectors import workspace_deletion_summary
-from tenants.services import domain_verify, workspace_delete, workspace_set_status
+from tenants.services import workspace_delete, workspace_set_status
 
 
 class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
-    fields = ("domain", "is_primary", "verified_at")
-    readonly_fields = ("verified_at",)
+    # Domains are added and verified by their workspace (branding/); here, only read.
+    fields = ("domain", "verified_at", "last_checked_at", "check_failures")
+    readonly_fields = ("domain", "verified_at", "last_checked_at", "check_failures")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Workspace)
@@ -104,15 +108,3 @@ class WorkspaceAdmin(admin.ModelAdmin):
             self.message_user(request, "Choose exactly one workspace to delete.", messages.ERROR)
             return None
         return redirect("admin:tenants_workspace_delete_for_good", queryset.get().pk)
-
-
-@admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
-    list_display = ("domain", "tenant", "verified_at")
-    search_fields = ("domain", "tenant__slug")
-    actions = ["verify"]
-
-    @admin.action(description="Mark selected domains verified")
-    def verify(self, request, queryset):
-        for domain in queryset.filter(verified_at__isnull=True):
-            domain_verify(domain=domain, actor=("operator", request.user))

@@ -1,4 +1,5 @@
 import re
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -45,6 +46,13 @@ class Workspace(TenantMixin):
     # The plan's member limit (None: unlimited), written by billing through
     # workspace_set_member_limit; accounts reads it where members are invited.
     member_limit = models.PositiveIntegerField(null=True, blank=True)
+    # What pages and emails show of the workspace's branding on every host (company name, footer,
+    # welcome message, which images exist, the version that busts the stylesheet's cache): a
+    # copy of branding's row (in the workspace's schema), written only by branding's service
+    # through workspace_set_brand in the same transaction. Here because the workspace is
+    # cached per host (tenants.selectors): a page reads it with no query, and accounts' emails,
+    # a layer below branding, can read it.
+    brand = models.JSONField(default=dict, blank=True)
 
     # tenants.services.workspace_create provisions the schema itself (replaying the template's
     # script in the caller's transaction), never django-tenants' save(), whose clone_schema
@@ -77,11 +85,24 @@ class Workspace(TenantMixin):
         return "ws_" + slug.replace("-", "_")
 
 
+def domain_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Domain(DomainMixin):
-    """A custom domain of a workspace. Only verified domains route traffic."""
+    """A custom domain of a workspace. Only verified domains route traffic.
+
+    Verified means a TXT record `_tollgate.<domain>` holding `tollgate-verify=<token>` was found
+    (branding.domains resolves it); a verified domain is checked again daily and dropped
+    (verified_at cleared) after DOMAIN_MAX_FAILURES failed checks in a row.
+    """
 
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    verification_token = models.CharField(max_length=64, default=domain_token, editable=False)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    check_failures = models.PositiveIntegerField(default=0)
+    last_check_error = models.CharField(max_length=300, blank=True, default="")
 
     def __str__(self) -> str:
         return self.domain

@@ -126,3 +126,26 @@ def workspace_cached(*, slug: str) -> Workspace | None:
     """The workspace `slug` names, from process memory: the host cache, by its host
     (<slug>.<BASE_DOMAIN>), so it is invalidated with it (a suspension, a deletion)."""
     return workspace_for_host(f"{slug}.{settings.BASE_DOMAIN}")
+
+
+def workspace_display_name(workspace: Workspace) -> str:
+    """The name people see for the workspace: its branding's company name, or its own."""
+    return (workspace.brand or {}).get("company_name") or workspace.name
+
+
+def domain_list(*, workspace: Workspace) -> list[Domain]:
+    return list(Domain.objects.filter(tenant=workspace).order_by("domain"))
+
+
+def domain_get(*, workspace: Workspace, pk: int) -> Domain | None:
+    """The workspace's domain `pk`; another workspace's is None, like one that does not exist."""
+    return Domain.objects.select_related("tenant").filter(tenant=workspace, pk=pk).first()
+
+
+def domain_by_id(*, pk: int) -> Domain | None:
+    return Domain.objects.select_related("tenant").filter(pk=pk).first()
+
+
+def domains_verified() -> list[Domain]:
+    """Every verified custom domain (the daily recheck's list), with its workspace."""
+    return list(Domain.objects.select_related("tenant").filter(verified_at__isnull=False).order_by("pk"))

@@ -1,7 +1,9 @@
 """Workspace lifecycle. Every write to Workspace and Domain goes through here."""
 
 import logging
+import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, ProgrammingError, transaction
 from django.utils import timezone
@@ -11,6 +13,7 @@ from core import invalidation
 from core.db import connection
 from core.errors import Conflict, InvalidInput, NotFound
 from core.types import Actor
+from tenants import signals
 from tenants.models import Domain, Workspace, validate_slug
 from tenants.provisioning.ddl import quote_ident
 from tenants.provisioning.snapshot import current_snapshot, provisioning_lock, schema_provision
@@ -207,23 +210,89 @@ def workspace_set_member_limit(*, workspace: Workspace, member_limit: int | None
     return workspace
 
 
+def workspace_set_brand(*, workspace: Workspace, brand: dict) -> Workspace:
+    """Record what pages and emails show of the workspace's branding (Workspace.brand). Called
+    by branding's service only, inside its transaction; every process drops the workspace's
+    cached hosts once it commits, so the next page shows the new brand."""
+    # An UPDATE, not workspace.save(): the caller's instance may be the one the host cache
+    # shares between requests, which must keep the committed brand until the invalidation.
+    with transaction.atomic(savepoint=False):
+        Workspace.objects.filter(pk=workspace.pk).update(brand=brand)
+    invalidation.publish(f"workspace:{workspace.pk}")
+    return workspace
+
+
+DOMAIN_RE = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+
+
 def domain_add(*, workspace: Workspace, domain: str, actor: Actor = None) -> Domain:
+    """Add a custom domain, unverified: it routes nothing until branding.domains finds its TXT
+    record (Domain.verification_token). Raises InvalidInput for a name that is not a domain
+    or one of the platform's own hosts, Conflict when any workspace already has it."""
     domain = (domain or "").strip().lower().rstrip(".")
-    if not domain or "." not in domain or len(domain) > 253:
-        raise InvalidInput("Enter a domain name such as api.example.com.", field="domain")
+    if not DOMAIN_RE.match(domain):
+        raise InvalidInput("Enter a domain name such as app.example.com (letters, digits, hyphens and dots).",
+                           field="domain")
+    base = settings.BASE_DOMAIN
+    if domain == base or domain.endswith("." + base) or domain in settings.PUBLIC_HOSTS:
+        raise InvalidInput(f"{domain} is one of this platform's own addresses: enter a domain of yours.",
+                           field="domain")
     if Domain.objects.filter(domain=domain).exists():
         raise Conflict("This domain is already in use.", field="domain")
     with transaction.atomic():
-        row = Domain.objects.create(domain=domain, tenant=workspace, is_primary=False)
+        try:
+            with transaction.atomic():
+                row = Domain.objects.create(domain=domain, tenant=workspace, is_primary=False)
+        except IntegrityError as exc:  # added by another workspace since the check above
+            raise Conflict("This domain is already in use.", field="domain") from exc
         record(action="domain_added", actor=actor, resource=row, workspace=workspace, details={"domain": domain})
     return row
 
 
-def domain_verify(*, domain: Domain, actor: Actor = None) -> Domain:
+def domain_check_record(*, domain: Domain, ok: bool, error: str = "", actor: Actor = None) -> Domain:
+    """Record the outcome of looking up the domain's TXT record (branding.domains does the
+    looking: this is the one place its outcome is written).
+
+    Found: the domain is (still) verified and routes to its workspace. Not found: a domain
+    never verified stays unverified; a verified one counts a failure, and after
+    DOMAIN_MAX_FAILURES in a row is dropped (stops routing everywhere once this commits).
+    Each failure of a verified domain is told to the workspace's owners (signals.domain_check_failed).
+    """
+    now = timezone.now()
     with transaction.atomic():
-        domain.verified_at = timezone.now()
-        domain.save(update_fields=["verified_at"])
-        record(action="domain_verified", actor=actor, resource=domain, workspace=domain.tenant,
-               details={"domain": domain.domain})
-    invalidation.publish("host")
+        was_verified = domain.verified_at is not None
+        domain.last_checked_at = now
+        domain.last_check_error = "" if ok else error[:300]
+        dropped = False
+        if ok:
+            domain.check_failures = 0
+            if not was_verified:
+                domain.verified_at = now
+        elif was_verified:
+            domain.check_failures += 1
+            if domain.check_failures >= settings.DOMAIN_MAX_FAILURES:
+                domain.verified_at = None
+                dropped = True
+        domain.save(update_fields=["verified_at", "last_checked_at", "last_check_error", "check_failures"])
+        if ok and not was_verified:
+            record(action="domain_verified", actor=actor, resource=domain, workspace=domain.tenant,
+                   details={"domain": domain.domain})
+        elif not ok and was_verified:
+            record(action="domain_dropped" if dropped else "domain_check_failed", actor=actor, resource=domain,
+                   workspace=domain.tenant, severity="warning",
+                   details={"domain": domain.domain, "failures": domain.check_failures, "error": domain.last_check_error})
+            failures, pk = domain.check_failures, domain.pk
+            transaction.on_commit(lambda: signals.domain_check_failed.send(
+                sender=Domain, domain_id=pk, failures=failures, dropped=dropped))
+    if (ok and not was_verified) or dropped:
+        invalidation.publish("host")
     return domain
+
+
+def domain_remove(*, domain: Domain, actor: Actor = None) -> None:
+    """Delete a custom domain; it stops routing everywhere once this commits."""
+    with transaction.atomic():
+        record(action="domain_removed", actor=actor, resource=domain, workspace=domain.tenant,
+               details={"domain": domain.domain, "was_verified": domain.verified_at is not None})
+        Domain.objects.filter(pk=domain.pk).delete()
+    invalidation.publish("host")

@@ -23,7 +23,7 @@ from accounts.services.users import _clean_email, user_create
 from auditing.services import record
 from core.errors import Conflict, InvalidInput
 from tenants.models import Workspace
-from tenants.selectors import workspace_url
+from tenants.selectors import workspace_display_name, workspace_url
 
 
 def invitation_create(*, workspace: Workspace, email: str, role: str, actor: Membership) -> tuple[Invitation, str]:
@@ -57,9 +57,15 @@ def invitation_create(*, workspace: Workspace, email: str, role: str, actor: Mem
 
 def _send_invitation_email(invitation_id: int, url: str) -> None:
     invitation = Invitation.objects.select_related("workspace", "invited_by").get(pk=invitation_id)
-    context = {"invitation": invitation, "url": url}
+    # In the workspace's branding (tenants.models.Workspace.brand): its company name and footer,
+    # and no word of the platform's name once it has a company name of its own (white label).
+    workspace = invitation.workspace
+    branded = bool((workspace.brand or {}).get("company_name"))
+    name = workspace_display_name(workspace) if branded else f"{workspace.name} on Tollgate"
+    context = {"invitation": invitation, "url": url, "name": name,
+               "footer": (workspace.brand or {}).get("footer_text", "")}
     send_mail(
-        subject=f"You're invited to {invitation.workspace.name} on Tollgate",
+        subject=f"You're invited to {name}",
         message=render_to_string("emails/invitation.txt", context),
         from_email=None,
         recipient_list=[invitation.email],

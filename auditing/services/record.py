@@ -26,7 +26,8 @@ ACTIONS = frozenset({
     "usage_mismatch", "features_changed", "workspace_renamed", "profile_updated", "password_changed",
     "sessions_ended", "member_limit_changed", "spend_cap_changed", "spend_cap_warning", "invoice_finalized",
     "invoice_created", "operator_token_created",
-    "operator_token_revoked", "usage_reset", "operator_api_call",
+    "operator_token_revoked", "usage_reset", "operator_api_call", "domain_removed", "domain_check_failed",
+    "domain_dropped",
 })
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 

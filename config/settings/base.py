@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
                 "dashboard.context_processors.shell",  # navigation, the operator's name and contact
+                "branding.context_processors.branding",
             ],
         },
     },
@@ -292,3 +293,13 @@ USAGE_RAW_RETENTION_DAYS = env.int("TOLLGATE_USAGE_RAW_RETENTION_DAYS", default=
 # is finalised; a tax rate placeholder in basis points (0 until a tax integration exists).
 BILLING_INVOICE_DRAFT_WINDOW_SECONDS = env.int("TOLLGATE_INVOICE_DRAFT_WINDOW_SECONDS", default=3600)
 BILLING_TAX_RATE_BPS = env.int("TOLLGATE_TAX_RATE_BPS", default=0)
+# BRANDING AND CUSTOM DOMAINS (branding/; docs/operations.md "Custom domains")
+# A custom domain is verified by a TXT record at _tollgate.<domain>, looked up with dnspython.
+# Empty nameservers: the system's resolver (/etc/resolv.conf). Tests point these at a DNS
+# server of their own on loopback (tests/branding/dns_server.py).
+DNS_NAMESERVERS = env.list("TOLLGATE_DNS_NAMESERVERS", default=[])
+DNS_PORT = env.int("TOLLGATE_DNS_PORT", default=53)
+DNS_TIMEOUT = env.float("TOLLGATE_DNS_TIMEOUT", default=5.0)
+# A verified domain is checked again daily (beat: config/celery.py); this many failed checks
+# in a row drop it (it stops routing), each failure emailed to the workspace's owners.
+DOMAIN_MAX_FAILURES = env.int("TOLLGATE_DOMAIN_MAX_FAILURES", default=3)

@@ -326,15 +326,24 @@ def _through_request(fn, rid: str):
     RequestIdMiddleware(view)(RequestFactory().post("/", **headers(rid)))
 
 
-def test_adding_and_verifying_a_domain_record_their_events(workspace, operator):
-    # given a workspace
-    # when a domain is added (service; no page exists for it yet) and an operator verifies it in admin
-    _through_request(lambda: domain_add(workspace=workspace, domain="api.acme.test", actor=("operator", operator)),
-                     "rid-domain-add")
-    domain = workspace.domains.get(domain="api.acme.test")
-    response = client_for(None, operator).post("/admin/tenants/domain/",
-                                               {"action": "verify", "_selected_action": [domain.pk]},
-                                               **headers("rid-domain-verify"))
+def test_adding_and_verifying_a_domain_record_their_events(workspace, operator, settings):
+    # given a workspace, and DNS (a server on loopback) holding the domain's TXT record
+    from branding.domains import record_name, record_value
+    from tests.branding.dns_server import LoopbackDns
+
+    dns = LoopbackDns().start()
+    settings.DNS_NAMESERVERS, settings.DNS_PORT, settings.DNS_TIMEOUT = ["127.0.0.1"], dns.port, 1.0
+    try:
+        # when a domain is added (service) and an operator checks its DNS record in admin
+        _through_request(lambda: domain_add(workspace=workspace, domain="api.acme.test", actor=("operator", operator)),
+                         "rid-domain-add")
+        domain = workspace.domains.get(domain="api.acme.test")
+        dns.records[record_name(domain)] = [record_value(domain)]
+        response = client_for(None, operator).post("/admin/tenants/domain/",
+                                                   {"action": "check_dns", "_selected_action": [domain.pk]},
+                                                   **headers("rid-domain-verify"))
+    finally:
+        dns.stop()
     # then the workspace records both
     assert response.status_code == 302
     _from_request(one(workspace, action="domain_added"), actor_type="operator", actor_label=operator.email,

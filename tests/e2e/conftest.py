@@ -19,7 +19,8 @@ ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP localhost 127.0.0.1",
+    # *.example.test: custom domains (tests/e2e/test_branding.py), resolved to loopback like *.localhost
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP localhost 127.0.0.1, MAP *.example.test 127.0.0.1",
 ]
 
 

@@ -18,6 +18,8 @@ from accounts.services import invitation_create
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create
 from config.urls_common import common_patterns
+from tenants.models import Domain
+from tenants.services import domain_add
 from tests.accounts.helpers import invitation_state, membership_state
 from tests.conftest import add_member, client_for
 
@@ -29,6 +31,9 @@ SHARED_BY_DESIGN = {id(p) for p in common_patterns}
 # refuses A's token: tests/accounts/test_invitations.py (wrong workspace, 400 page)
 # and tests/accounts/test_signup.py (handoff of another workspace signs nobody in).
 TOKEN_PAGES = {"handoff", "invitation"}
+# The host's own theme and images: public by design (its login page shows them, before anyone
+# signs in), and each host serves only its own workspace's (tests/branding/test_views.py).
+BRAND_ASSETS = {"branding-theme", "branding-logo", "branding-favicon"}
 
 POST_DATA = {"role": Role.OWNER, "email": "intruder@elsewhere.test", "password": "a sound passphrase 42"}
 _PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
@@ -46,7 +51,7 @@ def _walk(patterns, prefix=""):
 
 def workspace_pages() -> list[tuple[str, str | None]]:
     """(route, name) of every page of a workspace host, from config.urls."""
-    return [(route, name) for route, name in _walk(workspace_urls.urlpatterns) if name not in TOKEN_PAGES]
+    return [(route, name) for route, name in _walk(workspace_urls.urlpatterns) if name not in TOKEN_PAGES | BRAND_ASSETS]
 
 
 def _url(route: str, samples: dict) -> tuple[str, bool]:
@@ -76,7 +81,9 @@ def _samples(workspace, owner) -> dict:
     invitation, _ = invitation_create(workspace=workspace, email=f"guest@{workspace.slug}.test", role=Role.MEMBER,
                                       actor=owner.memberships.get(workspace=workspace))
     key, _ = apikey_create(workspace=workspace, name="sample key", actor=owner)
+    domain = domain_add(workspace=workspace, domain=f"app.{workspace.slug}-example.test", actor=owner)
     return {
+        "domain_id": domain.pk,
         "membership_id": member.memberships.get().pk,
         "invitation_id": invitation.pk,
         "status": "suspend",
@@ -85,7 +92,8 @@ def _samples(workspace, owner) -> dict:
 
 
 def _state():
-    return membership_state(), invitation_state(), list(ApiKey.objects.order_by("pk").values())
+    return (membership_state(), invitation_state(), list(ApiKey.objects.order_by("pk").values()),
+            list(Domain.objects.order_by("pk").values()))
 
 
 def test_workspace_pages_are_enumerated():

@@ -126,8 +126,8 @@ def meter_demo_request(request, costs: dict[str, int]) -> engine.Decision:
     at = windows.now()
     plan = _plan(workspace.pk, address_bucket(django_request.META.get("REMOTE_ADDR")), policy, at)
     try:
-        decision = engine.check_plan(plan, costs, request_id=django_request.request_id, key_id=DEMO_KEY_ID,
-                                     endpoint=django_request.path, at=at)
+        decision = engine.check_plan(plan, costs, workspace_id=workspace.pk, request_id=django_request.request_id,
+                                     key_id=DEMO_KEY_ID, endpoint=django_request.path, at=at)
     except redis.RedisError:
         raise MeteringUnavailable("The demo is unavailable right now. Retry shortly, or use an API key.",
                                   headers={"Retry-After": "5", HEADER: "true"})

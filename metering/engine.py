@@ -309,13 +309,14 @@ def check(*, workspace, costs: dict[str, int], request_id: str, key=None, endpoi
     return _decide(result, plan, at)
 
 
-def check_plan(plan: Plan, costs: dict[str, int], *, request_id: str, key_id: str, endpoint: str,
-               at: float) -> Decision:
-    """One EVALSHA for `plan` at `at`, as `check` makes it, for a caller with a plan of its own
-    (metering.demo). Raises redis.RedisError: the caller decides what a Redis failure means."""
+def check_plan(plan: Plan, costs: dict[str, int], *, workspace_id: int, request_id: str, key_id: str,
+               endpoint: str, at: float) -> Decision:
+    """One EVALSHA for `plan` (whose keys are all `workspace_id`'s) at `at`, as `check` makes it,
+    for a caller with a plan of its own (metering.demo). Raises redis.RedisError: the caller
+    decides what a Redis failure means."""
     now_ms = int(at * 1000)
-    return _decide(_evalsha(command(plan, costs, events.pack(request_id, key_id, costs, now_ms, endpoint), now_ms)),
-                   plan, at)
+    return _decide(_evalsha(command(plan, costs, events.pack(request_id, key_id, costs, now_ms, endpoint), now_ms),
+                            workspace_id), plan, at)
 
 
 def command(plan: Plan, costs: dict[str, int], event: bytes, now_ms: int) -> bytes:

@@ -60,6 +60,7 @@ SHARED_APPS = [
     "auditlog",
     "accounts",
     "apikeys",
+    "djstripe",  # Stripe's objects mirrored in the public schema; webhooks (config/settings/stripe.py)
     "billing",
     "metering",  # public: policies, spool, top-ups; workspace schemas: usage events (metering/models.py)
     "auditing",
@@ -250,3 +251,6 @@ AUDITLOG_CID_GETTER = "auditing.history.request_id"  # model history carries the
 # Raw usage events are kept at least this long; older months' partitions are dropped whole
 # (rollups are kept). metering/pipeline/partitions.py
 USAGE_RAW_RETENTION_DAYS = env.int("TOLLGATE_USAGE_RAW_RETENTION_DAYS", default=30)
+
+# STRIPE AND BILLING: config/settings/stripe.py (one file per integration)
+from config.settings.stripe import *  # noqa: E402, F403

@@ -14,3 +14,13 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Celery tasks run inline in tests, so their effects (audit rows, emails) are asserted directly.
 CELERY_TASK_ALWAYS_EAGER = True
+# Stripe: tests reach the project's own Stripe-compatible server (tests/stripe_server) on
+# loopback. Offline by default (no key): the `stripe_server` fixture sets the key it accepts.
+if not env("STRIPE_API_HOST", default=""):
+    import socket
+
+    with socket.socket() as _s:
+        _s.bind(("127.0.0.1", 0))
+        env.ENVIRON["STRIPE_API_HOST"] = f"http://127.0.0.1:{_s.getsockname()[1]}"
+STRIPE_API_HOST = env("STRIPE_API_HOST")
+SILENCED_SYSTEM_CHECKS = ["djstripe.W002"]  # STRIPE_API_HOST is set on purpose here

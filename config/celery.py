@@ -22,5 +22,7 @@ app.conf.beat_schedule = {
     "metering-usage-partitions": {"task": "metering.tasks.maintain_usage_partitions",
                                   "schedule": crontab(hour=0, minute=20)},
     "tenants-backup-nightly": {"task": "core.tasks.backup_nightly", "schedule": crontab(hour=2, minute=30)},
+    # Hourly: workspaces whose payment is overdue past BILLING_DUNNING_GRACE_DAYS get the free plan's limits.
+    "billing-dunning-check": {"task": "billing.stripe.tasks.dunning_check", "schedule": crontab(minute=7)},
     "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
 }

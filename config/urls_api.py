@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from apikeys import api as keys_api
 from auditing import api as audit_api
+from billing import api as billing_api
 from config import api_docs, errors
 from metering import api as metering_api
 from metering.demo_product import api as demo_api
@@ -19,6 +20,13 @@ urlpatterns = [
     path("api/v1/keys/<str:key_id>/revoke", keys_api.KeyRevokeApi.as_view(), name="api-key-revoke"),
     path("api/v1/keys/<str:key_id>/rotate", keys_api.KeyRotateApi.as_view(), name="api-key-rotate"),
     path("api/v1/audit-logs", audit_api.AuditLogListApi.as_view(), name="api-audit-logs"),
+    path("api/v1/billing/subscription", billing_api.BillingSubscriptionApi.as_view(), name="api-billing-subscription"),
+    path("api/v1/billing/invoices", billing_api.BillingInvoiceListApi.as_view(), name="api-billing-invoices"),
+    path("api/v1/billing/checkout", billing_api.BillingCheckoutApi.as_view(), name="api-billing-checkout"),
+    path("api/v1/billing/portal", billing_api.BillingPortalApi.as_view(), name="api-billing-portal"),
+    path("api/v1/billing/change-plan", billing_api.BillingChangePlanApi.as_view(), name="api-billing-change-plan"),
+    path("api/v1/billing/cancel", billing_api.BillingCancelApi.as_view(), name="api-billing-cancel"),
+    path("api/v1/billing/reactivate", billing_api.BillingReactivateApi.as_view(), name="api-billing-reactivate"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -23,7 +23,7 @@ ACTIONS = frozenset({
     "subscription_canceled", "payment_succeeded", "payment_failed", "branding_updated", "domain_added",
     "domain_verified", "workspace_created", "workspace_suspended", "workspace_reactivated", "data_exported",
     "backup_completed", "backup_failed", "credits_topped_up", "user_erased", "limits_changed", "workspace_deleted",
-    "usage_mismatch", "features_changed",
+    "usage_mismatch", "features_changed", "subscription_created", "subscription_reactivated",
 })
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 

@@ -203,6 +203,10 @@ API_KEY_PEPPER = env("TOLLGATE_API_KEY_PEPPER", default="") or SECRET_KEY
 # Longest an in-process cached key or host lives even without an invalidation message.
 AUTH_CACHE_TTL = env.int("TOLLGATE_AUTH_CACHE_TTL", default=300)
 
+# IDEMPOTENCY: how long the answer to a POST sent with an Idempotency-Key is kept, for its
+# retries (core/idempotency.py; Stripe keeps its own for 24 hours too).
+IDEMPOTENCY_TTL_SECONDS = env.int("TOLLGATE_IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
+
 # METERING
 METERING_FAIL_MODE = env("METERING_FAIL_MODE", default="open")
 

@@ -24,5 +24,3 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # BILLING (billing/)
 # Days a workspace keeps its paid plan's limits after a failed payment (then the free plan's).
 BILLING_DUNNING_GRACE_DAYS = env.int("TOLLGATE_DUNNING_GRACE_DAYS", default=7)
-# How long an Idempotency-Key's answer is kept for a retried money-moving POST (core/idempotency.py).
-IDEMPOTENCY_TTL_SECONDS = env.int("TOLLGATE_IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)

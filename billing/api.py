@@ -69,7 +69,8 @@ class _BillingApi(APIView):
     @staticmethod
     def _require_manage(request) -> None:
         if isinstance(request.user, ApiKeyPrincipal):
-            creator = ApiKey.objects.filter(pk=request.user.key.pk).values_list("created_by", flat=True).first()
+            row = ApiKey.objects.select_related("created_by").filter(pk=request.user.key.pk).first()
+            creator = row.created_by if row is not None else None
             membership = membership_for(user=creator, workspace=request.workspace) if creator else None
             allowed = membership is not None and membership.is_active and can(membership.role, "billing.manage")
             if not allowed:

@@ -65,6 +65,13 @@ def _ensure(workspace: Workspace) -> Subscription:
     return sub
 
 
+def is_stale(*, data: dict, at: datetime) -> bool:
+    """Whether a subscription event of `at` is older than the last one applied to its workspace."""
+    found = selectors.subscription_by_stripe(subscription_id=data.get("id") or "", customer_id=data.get("customer") or "")
+    last = found.stripe_subscription_event_at if found is not None else None
+    return last is not None and at < last
+
+
 def subscription_apply(*, data: dict, at: datetime | None, actor: Actor = STRIPE) -> Subscription | None:
     """Apply a Stripe subscription object, as it was at `at` (an event's `created`; None: the
     answer of our own call, as fresh as anything we hold). Returns the Subscription, or None

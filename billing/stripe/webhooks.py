@@ -35,7 +35,14 @@ def on_checkout_completed(sender, event: Event, **kwargs) -> None:
 @djstripe_receiver(["customer.subscription.created", "customer.subscription.updated",
                     "customer.subscription.deleted"])
 def on_subscription_event(sender, event: Event, **kwargs) -> None:
-    sync.subscription_apply(data=event.data["object"], at=event.created)
+    # The subscription as it is now, not as the event shows it (Stripe's and dj-stripe's advice:
+    # events come late and out of order); an event older than the last one applied is skipped
+    # before that (sync.subscription_apply's guard), so a stale event never even asks.
+    snapshot = event.data["object"]
+    if sync.is_stale(data=snapshot, at=event.created):
+        return
+    data = client.as_dict(client.call(stripe.Subscription.retrieve, snapshot["id"]))
+    sync.subscription_apply(data=data, at=event.created)
 
 
 @djstripe_receiver(["invoice.paid", "invoice.payment_succeeded"])

@@ -22,7 +22,7 @@ def _audit(workspace, action):
     from django_tenants.utils import schema_context
 
     with schema_context(workspace.schema_name):
-        return list(AuditEvent.objects.filter(action=action).values_list("details", flat=True))
+        return list(AuditEvent.objects.filter(action=action).order_by("id").values_list("details", flat=True))
 
 
 def subscribe(fake, committed, workspace, owner, plan="pro", interval="month"):

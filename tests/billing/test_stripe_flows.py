@@ -193,15 +193,24 @@ def test_an_admin_key_made_by_an_admin_cannot_change_billing(fake_stripe, api_cl
 def test_another_workspaces_billing_is_invisible(fake_stripe, committed, workspace, other_workspace, owner):
     from tests.conftest import add_member
 
-    subscribe(fake_stripe, committed, workspace, owner)
+    # given: acme on Pro; globex, no subscription yet
+    _, acme_sub = subscribe(fake_stripe, committed, workspace, owner)
     globex_owner = add_member(other_workspace, role="owner", email="owner@globex.test")
     client = client_for(other_workspace, globex_owner)
 
     sub = client.get("/api/v1/billing/subscription").json()
-    invoices = client.get("/api/v1/billing/invoices").json()
-
     assert sub["plan"] != "pro" and sub["stripe_subscription"] == ""
-    assert invoices == {"data": []}
-    assert client_for(workspace, owner).get("/api/v1/billing/invoices").json()["data"]
+    assert client.get("/api/v1/billing/invoices").json() == {"data": []}
     portal = _post(client, "/api/v1/billing/portal")
     assert portal.status_code == HTTPStatus.CONFLICT and portal.json()["code"] == "no_stripe_subscription"
+
+    # when: globex subscribes too
+    subscribe(fake_stripe, committed, other_workspace, globex_owner, plan="starter")
+
+    # then: each sees its own subscription and invoices only
+    acme = client_for(workspace, owner)
+    globex_invoices = {i["id"] for i in client.get("/api/v1/billing/invoices").json()["data"]}
+    acme_invoices = {i["id"] for i in acme.get("/api/v1/billing/invoices").json()["data"]}
+    assert globex_invoices and acme_invoices and not globex_invoices & acme_invoices
+    assert client.get("/api/v1/billing/subscription").json()["stripe_subscription"] != acme_sub["id"]
+    assert acme.get("/api/v1/billing/subscription").json()["plan"] == "pro"

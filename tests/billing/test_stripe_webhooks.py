@@ -70,6 +70,16 @@ def test_a_replayed_event_changes_nothing(fake_stripe, committed, workspace, own
     assert {a: len(_audit(workspace, a)) for a in audits} == audits
     assert len(mail.outbox) == mails
 
+    # when: the same happenings arrive again as new events (new ids: dj-stripe's own once-per-id
+    # check does not see them), as Stripe may send for one change
+    copies = [dict(copy.deepcopy(e), id=e["id"] + "dup") for e in fake_stripe.events]
+    assert set(deliver(fake_stripe, committed, events=copies)) == {HTTPStatus.OK}
+
+    # then: still nothing moved
+    assert _state(workspace) == before
+    assert {a: len(_audit(workspace, a)) for a in audits} == audits
+    assert len(mail.outbox) == mails
+
 
 def test_an_older_event_never_overwrites_newer_state(fake_stripe, committed, workspace, owner):
     # given: subscribed, then set to cancel at the period end; the events held back

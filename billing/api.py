@@ -107,7 +107,7 @@ class InvoiceOutput(serializers.Serializer):
     period_start = serializers.IntegerField(allow_null=True)
     period_end = serializers.IntegerField(allow_null=True)
     hosted_invoice_url = serializers.CharField(allow_null=True)
-    source = serializers.CharField()
+    origin = serializers.CharField(help_text="Where the invoice comes from: \"stripe\".")
 
 
 class BillingInvoiceListApi(_BillingApi):

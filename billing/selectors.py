@@ -53,5 +53,5 @@ def stripe_invoices_for(*, workspace: Workspace, limit: int = 100) -> list[dict]
                     "amount_due": data.get("amount_due") or 0, "amount_paid": data.get("amount_paid") or 0,
                     "created": row.created, "period_start": data.get("period_start"),
                     "period_end": data.get("period_end"), "hosted_invoice_url": data.get("hosted_invoice_url"),
-                    "source": "stripe"})
+                    "origin": "stripe"})
     return out

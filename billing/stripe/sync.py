@@ -102,7 +102,8 @@ def subscription_apply(*, data: dict, at: datetime | None, actor: Actor = STRIPE
             plan_slug = default.slug if default else plan_slug
         elif status in _PAYING and slug is not None:
             pending = sub.pending_plan
-            renewed = period_end_before is not None and ts(item["current_period_start"]) >= period_end_before
+            start = ts(item["current_period_start"])
+            renewed = period_end_before is not None and start is not None and start >= period_end_before
             if pending is not None and pending.slug == slug and not renewed and not new:
                 pass  # a downgrade waits for the end of the period paid for
             else:
@@ -120,8 +121,8 @@ def subscription_apply(*, data: dict, at: datetime | None, actor: Actor = STRIPE
         sub.current_period_end = ts(item.get("current_period_end"))
         sub.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
         sub.trial_end = ts(data.get("trial_end"))
-        if sub.pending_plan_id is not None and (plan_slug == sub.pending_plan.slug or status in _ENDED
-                                                or slug != sub.pending_plan.slug):
+        waiting = sub.pending_plan
+        if waiting is not None and (plan_slug == waiting.slug or status in _ENDED or slug != waiting.slug):
             sub.pending_plan, sub.pending_interval = None, ""
         if at is not None:
             sub.stripe_subscription_event_at = at

@@ -5,7 +5,7 @@ to change anything (accounts.permissions.MATRIX). An API key needs the `admin` s
 to change billing, the key must also have been made by someone who holds billing.manage now:
 Admins may grant `admin` keys but may not manage billing, and a key must not let them.
 Every POST honours Idempotency-Key (core/idempotency.py). Without Stripe they answer
-`stripe_not_configured` (503) and the reads still work.
+`stripe_not_configured` (409) and the reads still work.
 """
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema

@@ -7,7 +7,9 @@ from core.errors import Conflict, DomainError
 
 class StripeNotConfigured(DomainError):
     code = "stripe_not_configured"
-    status = HTTPStatus.SERVICE_UNAVAILABLE
+    # 409, not 503: the installation is working as configured (no retry will help, connecting
+    # Stripe will), and a 5xx would read as an outage to clients and to the schema fuzzer.
+    status = HTTPStatus.CONFLICT
     title = "Stripe is not connected"
 
     def __init__(self, detail: str | None = None, **extra):

@@ -197,7 +197,7 @@ def test_offline_billing_says_how_to_connect_stripe_and_nothing_breaks(stripe_of
                        ("/api/v1/billing/change-plan", {"plan": "pro"}), ("/api/v1/billing/cancel", {}),
                        ("/api/v1/billing/reactivate", {})]:
         response = _post(client, path, body)
-        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE, path
+        assert response.status_code == HTTPStatus.CONFLICT, path
         problem = response.json()
         assert problem["code"] == "stripe_not_configured" and "STRIPE_SECRET_KEY" in problem["detail"]
 

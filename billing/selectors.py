@@ -74,3 +74,35 @@ def operator_overview() -> dict:
                       .order_by("-period_start")[:12])
     return {"mrr_cents": mrr, "active": sum(1 for s in subs if s.status == "active"),
             "past_due": [s for s in subs if s.status == "past_due"], "per_period": per_period}
+
+
+def subscription_by_stripe(*, subscription_id: str = "", customer_id: str = "") -> Subscription | None:
+    """The subscription Stripe names (by its subscription id, else its customer id)."""
+    if subscription_id:
+        found = Subscription.objects.filter(stripe_subscription_id=subscription_id).select_related("workspace").first()
+        if found is not None:
+            return found
+    if customer_id:
+        return Subscription.objects.filter(stripe_customer_id=customer_id).select_related("workspace").first()
+    return None
+
+
+def stripe_invoices_for(*, workspace: Workspace, limit: int = 100) -> list[dict]:
+    """The workspace's Stripe invoices, newest first, from dj-stripe's mirror (filled by the
+    webhooks): only its own customer's, never another workspace's."""
+    from djstripe.models import Invoice as StripeInvoice
+
+    sub = subscription_for(workspace=workspace)
+    if sub is None or not sub.stripe_customer_id:
+        return []
+    rows = StripeInvoice.objects.filter(customer__id=sub.stripe_customer_id).order_by("-created")[:limit]
+    out = []
+    for row in rows:
+        data = row.stripe_data
+        out.append({"id": row.id, "number": data.get("number"), "status": data.get("status"),
+                    "currency": data.get("currency") or "usd", "total": data.get("total") or 0,
+                    "amount_due": data.get("amount_due") or 0, "amount_paid": data.get("amount_paid") or 0,
+                    "created": row.created, "period_start": data.get("period_start"),
+                    "period_end": data.get("period_end"), "hosted_invoice_url": data.get("hosted_invoice_url"),
+                    "origin": "stripe"})
+    return out

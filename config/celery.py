@@ -25,6 +25,8 @@ app.conf.beat_schedule = {
     # Daily: a verified custom domain whose TXT record is gone is dropped after
     # DOMAIN_MAX_FAILURES days in a row (branding/domains.py).
     "branding-recheck-domains": {"task": "branding.tasks.recheck_domains", "schedule": crontab(hour=4, minute=5)},
+    # Hourly: workspaces whose payment is overdue past BILLING_DUNNING_GRACE_DAYS get the free plan's limits.
+    "billing-dunning-check": {"task": "billing.stripe.tasks.dunning_check", "schedule": crontab(minute=7)},
     "auditing-retention": {"task": "tenants.tasks.apply_audit_retention", "schedule": crontab(hour=3, minute=15)},
     # Every 10 min: drafts for the month that ended, finalised once their draft window passed.
     "billing-close-periods": {"task": "billing.tasks.close_periods", "schedule": 600.0},

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from apikeys import api as keys_api
 from auditing import api as audit_api
 from billing import api as billing_api
+from billing.stripe import api as stripe_api
 from branding import api as branding_api
 from config import api_docs, errors
 from metering import api as metering_api
@@ -35,6 +36,13 @@ urlpatterns = [
     path("api/v1/domains", branding_api.DomainListApi.as_view(), name="api-domains"),
     path("api/v1/domains/<int:domain_id>", branding_api.DomainDetailApi.as_view(), name="api-domain"),
     path("api/v1/domains/<int:domain_id>/verify", branding_api.DomainVerifyApi.as_view(), name="api-domain-verify"),
+    path("api/v1/billing/subscription", stripe_api.BillingSubscriptionApi.as_view(), name="api-billing-subscription"),
+    path("api/v1/billing/invoices", stripe_api.BillingInvoiceListApi.as_view(), name="api-billing-invoices"),
+    path("api/v1/billing/checkout", stripe_api.BillingCheckoutApi.as_view(), name="api-billing-checkout"),
+    path("api/v1/billing/portal", stripe_api.BillingPortalApi.as_view(), name="api-billing-portal"),
+    path("api/v1/billing/change-plan", stripe_api.BillingChangePlanApi.as_view(), name="api-billing-change-plan"),
+    path("api/v1/billing/cancel", stripe_api.BillingCancelApi.as_view(), name="api-billing-cancel"),
+    path("api/v1/billing/reactivate", stripe_api.BillingReactivateApi.as_view(), name="api-billing-reactivate"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -1,7 +1,7 @@
 """The public site: the bare BASE_DOMAIN (and loopback names)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views as account_views
 from billing import views as billing_views
@@ -26,6 +26,8 @@ urlpatterns = [
     # Ahead of the admin's own login: the same page, throttled and audited (accounts/views/login.py).
     path("admin/login/", account_views.operator_login, name="operator-login"),
     path("admin/", admin.site.urls),
+    # Stripe's webhooks, verified per WebhookEndpoint row: /stripe/webhook/<uuid>/ (billing/webhooks.py)
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
 ]
 
 handler400 = "config.errors.bad_request"

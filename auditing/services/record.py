@@ -27,7 +27,8 @@ ACTIONS = frozenset({
     "sessions_ended", "member_limit_changed", "spend_cap_changed", "spend_cap_warning", "invoice_finalized",
     "invoice_created", "operator_token_created",
     "operator_token_revoked", "usage_reset", "operator_api_call", "domain_removed", "domain_check_failed",
-    "domain_dropped",
+    "domain_dropped", "subscription_created",
+    "subscription_reactivated",
 })
 SEVERITIES = frozenset(AuditEvent.Severity.values)
 

@@ -135,6 +135,9 @@ def invoices_finalise(*, now: datetime, workspace_ids: list[int] | None = None) 
     return ids
 
 
+PUSHED_KINDS = ("overage", "adjustment")
+
+
 def _collect(invoice_ids: list[int]) -> None:
     """Hand finalised invoices to the Stripe side, which pushes their overage as invoice items
     with idempotency keys (a retried push charges once). Until that module exists, collection
@@ -144,9 +147,15 @@ def _collect(invoice_ids: list[int]) -> None:
     except ModuleNotFoundError:
         logger.info("billing.stripe is not installed: %s invoice(s) left pending", len(invoice_ids))
         return
-    for invoice in Invoice.objects.filter(pk__in=invoice_ids).order_by("pk"):
+    for invoice in Invoice.objects.filter(pk__in=invoice_ids).select_related("workspace").order_by("pk"):
+        # The subscription's own Stripe invoice charges the base fee; what usage adds (overage,
+        # adjustments of earlier periods) goes on it as items, keyed by invoice and line so a
+        # retried push charges once.
+        lines = [stripe_side.ItemLine(description=f"{invoice.number}: {line.description}", amount_cents=line.amount_cents,
+                                      idempotency_key=f"invoice-{invoice.pk}-line-{line.position}")
+                 for line in invoice.lines.order_by("position") if line.kind in PUSHED_KINDS]
         try:
-            stripe_side.invoice_items_push(invoice=invoice)
+            stripe_side.invoice_items_push(workspace=invoice.workspace, lines=lines, currency=invoice.currency)
         except Exception:
             # One workspace's failure must not stop the others; the invoice stays pending
             # and the push is retried by the Stripe side's own job.

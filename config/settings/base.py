@@ -60,6 +60,7 @@ SHARED_APPS = [
     "auditlog",
     "accounts",
     "apikeys",
+    "djstripe",  # Stripe's objects mirrored in the public schema; webhooks (config/settings/stripe.py)
     "billing",
     "metering",  # public: policies, spool, top-ups; workspace schemas: usage events (metering/models.py)
     "auditing",
@@ -230,6 +231,10 @@ API_KEY_PEPPER = env("TOLLGATE_API_KEY_PEPPER", default="") or SECRET_KEY
 # Longest an in-process cached key or host lives even without an invalidation message.
 AUTH_CACHE_TTL = env.int("TOLLGATE_AUTH_CACHE_TTL", default=300)
 
+# IDEMPOTENCY: how long the answer to a POST sent with an Idempotency-Key is kept, for its
+# retries (core/idempotency.py; Stripe keeps its own for 24 hours too).
+IDEMPOTENCY_TTL_SECONDS = env.int("TOLLGATE_IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
+
 # METERING
 METERING_FAIL_MODE = env("METERING_FAIL_MODE", default="open")
 # Demo mode (metering/demo.py): keyless calls to an endpoint that allows them (POST /api/v1/analyze)
@@ -303,3 +308,5 @@ DNS_TIMEOUT = env.float("TOLLGATE_DNS_TIMEOUT", default=5.0)
 # A verified domain is checked again daily (beat: config/celery.py); this many failed checks
 # in a row drop it (it stops routing), each failure emailed to the workspace's owners.
 DOMAIN_MAX_FAILURES = env.int("TOLLGATE_DOMAIN_MAX_FAILURES", default=3)
+# STRIPE AND BILLING: config/settings/stripe.py (one file per integration)
+from config.settings.stripe import *  # noqa: E402, F403

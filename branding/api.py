@@ -18,6 +18,7 @@ from branding import colors, domains, selectors, services
 from branding.assets import asset_urls
 from branding.errors import DomainVerificationFailed, ImageRefused
 from core.errors import NotFound
+from core.openapi import problems
 from tenants.models import Domain, Workspace
 from tenants.selectors import domain_get, domain_list, workspace_has_feature
 from tenants.services import domain_remove
@@ -193,8 +194,8 @@ class DomainVerifyApi(APIView):
     required_scope = "admin"
     session_action = "branding.manage"
 
-    @extend_schema(request=None, responses={200: DomainOutput, 422: OpenApiResponse(
-        description="domain_verification_failed: what DNS answered")})
+    @extend_schema(request=None, responses={200: DomainOutput})
+    @problems(DomainVerificationFailed)
     def post(self, request, domain_id: int):
         domain = domain_or_404(request.workspace, domain_id)
         check = domains.custom_domain_verify(domain=domain, actor=actor_of(request))

@@ -32,6 +32,7 @@ class DomainVerificationFailed(DomainError):
     code = "domain_verification_failed"
     status = HTTPStatus.UNPROCESSABLE_ENTITY
     title = "Domain not verified"
+    example_detail = "No TXT record at _tollgate.app.example.com holds this domain's token yet (DNS answered NXDOMAIN)."
 
 
 UPGRADE_PATH = "/billing/"

@@ -83,6 +83,9 @@ def verify(raw: str) -> OperatorToken:
 
 
 class OperatorTokenAuthentication(BaseAuthentication):
+    # For the OpenAPI document (core/openapi.py): what this class refuses.
+    problems = (InvalidOperatorToken, OperatorTokenInactive, OperatorIpNotAllowed, TooManyFailedAttempts)
+
     def authenticate(self, request):
         django_request = request._request
         header = django_request.META.get("HTTP_AUTHORIZATION", "")

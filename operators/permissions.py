@@ -7,6 +7,8 @@ from operators.errors import InvalidOperatorToken, OperatorScopeMissing
 class OperatorScopePermission(BasePermission):
     """The view's `required_scope` (per method: `required_scopes = {"GET": ..., "POST": ...}`)."""
 
+    problems = (InvalidOperatorToken, OperatorScopeMissing)  # for the OpenAPI document (core/openapi.py)
+
     def has_permission(self, request, view):
         user = request.user
         if not isinstance(user, OperatorPrincipal):

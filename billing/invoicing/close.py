@@ -40,9 +40,10 @@ _LOCK = "billing-period-close"
 
 
 def stripe_configured() -> bool:
-    """Whether a Stripe secret key is set (dj-stripe's settings names, or STRIPE_SECRET_KEY)."""
-    return any(getattr(settings, name, "") for name in ("STRIPE_LIVE_SECRET_KEY", "STRIPE_TEST_SECRET_KEY",
-                                                       "STRIPE_SECRET_KEY"))
+    """Whether payments are collected through Stripe: the Stripe side's one rule (STRIPE_SECRET_KEY)."""
+    from billing.stripe import client
+
+    return client.configured()
 
 
 def _lock() -> None:

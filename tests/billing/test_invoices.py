@@ -104,14 +104,14 @@ def test_plan_edited_during_the_draft_window_does_not_reach_the_draft(workspace,
 
 
 def test_offline_invoices_are_not_collected(workspace, catalogue, settings):
-    settings.STRIPE_TEST_SECRET_KEY = ""
+    settings.STRIPE_SECRET_KEY = ""
     subscribe(workspace, "startup")
     period_close(now=PAST_WINDOW)
     assert Invoice.objects.get(workspace=workspace).collection == "not_collected"
 
 
 def test_with_stripe_configured_finalised_invoices_wait_for_collection(workspace, catalogue, settings, committed):
-    settings.STRIPE_TEST_SECRET_KEY = "sk_test_" + "a" * 24
+    settings.STRIPE_SECRET_KEY = "sk_test_" + "a" * 24
     subscribe(workspace, "startup")
     with committed():
         period_close(now=PAST_WINDOW)

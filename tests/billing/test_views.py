@@ -13,13 +13,13 @@ CLOSED = datetime(2026, 12, 1, 2, tzinfo=UTC)
 
 
 def test_billing_page_shows_plan_usage_preview_and_how_to_connect_stripe(workspace, owner, catalogue, settings):
-    settings.STRIPE_TEST_SECRET_KEY = ""
+    settings.STRIPE_SECRET_KEY = ""
     subscribe(workspace, "pro")
     response = client_for(workspace, owner).get("/billing/")
     assert response.status_code == HTTPStatus.OK
     html = response.content.decode()
     assert "Pro" in html and "$99.00 a month" in html
-    assert 'id="stripe-offline"' in html and "STRIPE_TEST_SECRET_KEY" in html
+    assert 'id="stripe-offline"' in html and "STRIPE_SECRET_KEY" in html
     assert 'action="/billing/spend-cap/"' in html
 
 

@@ -86,8 +86,8 @@ def test_every_dashboard_page_shows_the_branding(workspace, owner, path, committ
     html = client_for(workspace, owner).get(path).content.decode()
     assert '<link rel="stylesheet" href="/branding/theme.css?v=1">' in html
     assert '<link rel="icon" type="image/png" href="/branding/favicon.png?v=1">' in html
-    assert '<img class="brand-logo" src="/branding/logo.png?v=1" alt="">Acme Robotics</a>' in html
-    assert '<footer class="brand-footer">© Acme Robotics Ltd</footer>' in html
+    assert '<img class="brand-logo" src="/branding/logo.png?v=1" alt=""><span>Acme Robotics</span></a>' in html
+    assert '<p class="brand-footer">© Acme Robotics Ltd</p>' in html
 
 
 def test_login_page_shows_the_branding_and_unbranded_shows_none(workspace, other_workspace, owner, committed):

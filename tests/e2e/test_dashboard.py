@@ -60,9 +60,9 @@ def test_new_customer_signs_up_on_a_plan_makes_a_key_calls_the_api_and_every_pag
     page = context.new_page()
     watch = Watcher(page)
 
-    # given a visitor who signs up on the Starter plan
-    page.goto(url("localhost", "/signup/?plan=starter"))
-    expect(page.locator("#id_plan")).to_have_value("starter")
+    # given a visitor who signs up on the Startup plan
+    page.goto(url("localhost", "/signup/?plan=startup"))
+    expect(page.locator("#id_plan")).to_have_value("startup")
     page.fill("#id_full_name", "Ana Lima")
     page.fill("#id_email", "ana@initech.test")
     page.fill("#id_password", "a sound passphrase 42")
@@ -74,12 +74,12 @@ def test_new_customer_signs_up_on_a_plan_makes_a_key_calls_the_api_and_every_pag
 
     # when they confirm from the emailed link
     page.goto(confirm)
-    expect(page.locator("main")).to_contain_text("on the Starter plan")
+    expect(page.locator("main")).to_contain_text("on the Startup plan")
     page.click("button:has-text('Create workspace')")
 
     # then the overview greets them on their own host, on the plan they chose, with what to do next
     expect(page).to_have_url(url("initech.localhost", "/"))
-    expect(page.locator("#plan")).to_contain_text("Starter")
+    expect(page.locator("#plan")).to_contain_text("Startup")
     expect(page.locator("#step-plan")).to_have_class(re.compile(r"\bdone\b"))
     expect(page.locator("#step-key")).not_to_have_class(re.compile(r"\bdone\b"))
     expect(page.locator("#curl-example")).to_contain_text(url("initech.localhost", "/api/v1/analyze"))
@@ -163,7 +163,7 @@ def test_new_customer_signs_up_on_a_plan_makes_a_key_calls_the_api_and_every_pag
             screenshot(public, f"public-{label}-{name}")
             assert scroll <= client, f"public {path} at {width}px is {scroll}px wide"
             assert public_watch.take(allow_status=404 if response.status == 404 else None) == [], path
-    assert off_loop(lambda: _plan_of("initech")) == "starter"
+    assert off_loop(lambda: _plan_of("initech")) == "startup"
     context.close()
 
 

@@ -121,7 +121,9 @@ def _local_urls(text: str) -> set[str]:
     """Paths README and the docs send a reader to on the local server."""
     urls = set(re.findall(r"https?://(?:localhost|127\.0\.0\.1):8000(/[^\s)>`'\"]*)", text))
     urls |= {m for m in re.findall(r"`(?:GET |POST )?(/(?:api|health|metrics|admin|login)[^\s`]*)`", text)}
-    return {u for u in urls if "{" not in u and "<" not in u and "..." not in u}
+    # Not pages: placeholders, optional parts (`[?plan=P]`) and API prefixes (`/api/`, `/api/platform/v1/`).
+    return {u for u in urls if "{" not in u and "<" not in u and "..." not in u and "[" not in u
+            and u not in ("/api/", "/api/v1/", "/api/platform/v1/")}
 
 
 def test_readme_and_docs_urls_answer(gunicorn_server, live_workspace_factory):

@@ -26,10 +26,10 @@ def test_create_suspend_reactivate_delete(platform, token, plans, api_client, co
     text = token[1]
     # create, with plan and a new owner
     created = platform("post", "workspaces", text,
-                       {"slug": "newco", "name": "NewCo", "owner_email": "Ana@NewCo.test", "plan": "starter"})
+                       {"slug": "newco", "name": "NewCo", "owner_email": "Ana@NewCo.test", "plan": "startup"})
     assert created.status_code == HTTPStatus.CREATED, created.content
     body = created.json()
-    assert (body["slug"], body["name"], body["status"], body["plan"]) == ("newco", "NewCo", "active", "starter")
+    assert (body["slug"], body["name"], body["status"], body["plan"]) == ("newco", "NewCo", "active", "startup")
     assert body["owners"] == ["ana@newco.test"] and body["owner"]["created"] is True
     assert "/password-reset/" in body["owner"]["set_password_url"]
     assert _schema_exists("ws_newco")

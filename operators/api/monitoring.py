@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from billing.selectors import operator_overview
 from metering import windows
 from metering.analytics import ranges
 from metering.analytics.api import RANGE_PARAMETERS, MetricsOutput
@@ -31,6 +32,7 @@ class PlatformOverviewOutput(serializers.Serializer):
 
     workspaces = Counts()
     active_subscriptions = serializers.IntegerField()
+    mrr_cents = serializers.IntegerField(help_text="Monthly recurring revenue, cents (annual prices / 12)")
     since = serializers.DateTimeField(help_text="The hour the 24 h figures start at")
     requests_24h = serializers.IntegerField(help_text="Finished metered requests, refusals included")
     errors_24h = serializers.IntegerField(help_text="4xx and 5xx answers")
@@ -47,7 +49,7 @@ def _now() -> datetime:
 
 class OverviewApi(PlatformApi):
     """The platform at a glance: workspaces, active subscriptions, the last 24 hours' requests and
-    error rate, the busiest workspaces, the usage drain's lag. (MRR comes with billing's invoices.)"""
+    error rate, the busiest workspaces, the usage drain's lag, and MRR (billing's, as admin shows it)."""
 
     required_scopes = {"GET": "monitoring:read"}
 
@@ -57,6 +59,7 @@ class OverviewApi(PlatformApi):
         usage = platform_usage(since=_now() - timedelta(hours=24))
         return Response(PlatformOverviewOutput({
             "workspaces": counts["workspaces"], "active_subscriptions": counts["active_subscriptions"],
+            "mrr_cents": operator_overview()["mrr_cents"],
             "since": usage["since"], "requests_24h": usage["requests"], "errors_24h": usage["errors"],
             "refused_24h": usage["refused"], "error_rate_24h": usage["error_rate"],
             "latency_avg_ms_24h": usage["latency_avg_ms"], "top_workspaces": usage["top_workspaces"],

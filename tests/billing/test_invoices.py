@@ -144,7 +144,7 @@ def test_invoice_create_manual_refuses_bad_input(workspace, description, amount)
 
 
 def test_demo_last_month_invoice_is_made_once(workspace, catalogue):
-    from billing.management.commands.demo import Command
+    from dashboard.management.commands.demo import Command
 
     subscribe(workspace, "pro", since=datetime.now(tz=UTC))  # the demo subscribes just now
     Command()._last_month_invoice(workspace)

@@ -134,3 +134,22 @@ def test_branding_costs_a_page_no_query(workspace, owner, committed, django_asse
         html = client.get("/login/").content.decode()
     assert "Log in to Acme Robotics" in html and "/branding/logo.png?v=1" in html
     assert len(branded) == len(plain), [q["sql"] for q in branded]
+
+
+def test_demo_brands_the_demo_workspace_once_and_keeps_later_edits(workspace, owner, committed):
+    from branding.selectors import branding_get
+    from branding.services import branding_update
+    from dashboard.management.commands.demo import Command
+
+    # given the demo command ran
+    with committed():
+        Command()._branding(workspace, owner)
+    assert branding_get(workspace=workspace).company_name == "Demo Inc"
+    # when someone renames the company and the demo runs again
+    with committed():
+        branding_update(workspace=workspace, actor=owner, company_name="Renamed Co", primary_color="#1f5fbf",
+                        secondary_color="#0f2d5c", accent_color="#b3420f", welcome_message="", footer_text="",
+                        custom_css="")
+        Command()._branding(workspace, owner)
+    # then the edit stays (the demo brands once)
+    assert branding_get(workspace=workspace).company_name == "Renamed Co"

@@ -13,6 +13,9 @@ def test_overview_and_workspace_monitoring(platform, make_token, workspace, othe
     set_policy(workspace, plan="t", meters={"requests": {"hour": 3}})
     assert [analyze(api_client, api_key[1]).status_code for _ in range(5)] == [200, 200, 200, 429, 429]
     settle(workspace, other_workspace)
+    # and globex pays for Pro ($99 a month)
+    from billing.services import subscription_set_plan
+    subscription_set_plan(workspace=other_workspace, plan_slug="pro")
     _, text = make_token(scopes=["monitoring:read"])
     # when
     overview = platform("get", "overview", text)
@@ -24,9 +27,9 @@ def test_overview_and_workspace_monitoring(platform, make_token, workspace, othe
     assert body["workspaces"] == {"total": 2, "active": 2, "suspended": 0}
     # refusals are their own class, not errors (metering.analytics)
     assert body["requests_24h"] == 5 and body["refused_24h"] == 2 and body["errors_24h"] == 0
-    assert body["error_rate_24h"] == 0.0 and body["active_subscriptions"] == 0
+    assert body["error_rate_24h"] == 0.0 and body["active_subscriptions"] == 1
     assert [w["slug"] for w in body["top_workspaces"]] == ["acme"]
-    assert "mrr" not in body  # not until billing has invoices to add up
+    assert body["mrr_cents"] == 9900  # billing's MRR, as admin shows it
     metrics = acme.json()
     assert metrics["total_requests"] == 5 and metrics["refused"] == 2 and metrics["by_status"] == {"2xx": 3, "refused": 2}
     assert metrics["latency_ms"]["p95"] is not None

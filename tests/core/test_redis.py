@@ -88,7 +88,8 @@ def test_error_replies_raise_redis_py_s_own_exceptions_and_leave_the_connection_
 
 
 def test_a_reply_larger_than_one_read_arrives_whole(own_redis):
-    value = bytes(range(256)) * 1024  # 256 KiB, four reads of the 64 KiB buffer (sent within the 1 s socket timeout even on a loaded machine)
+    # 256 KiB: four reads of the 64 KiB buffer, sent well within the 1 s socket timeout
+    value = bytes(range(256)) * 1024
     tenant_redis.execute("SET", "big", value)
     assert tenant_redis.execute("GET", "big") == value
     assert tenant_redis.execute("STRLEN", "big") == len(value)

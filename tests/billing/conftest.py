@@ -44,12 +44,9 @@ def metered_plan(slug="metered", *, included=5, unit_amount=10, **extra) -> Plan
 @pytest.fixture
 def clock(monkeypatch):
     """Metering's clock, fixed mid-month (2026-11-15 12:00 UTC): the month's counters don't turn over."""
-    from metering import windows
-    from tests.metering.conftest import Clock
+    from tests.metering.conftest import stop_clock
 
-    c = Clock(datetime(2026, 11, 15, 12, tzinfo=UTC).timestamp())
-    monkeypatch.setattr(windows, "clock", c)
-    return c
+    return stop_clock(monkeypatch, datetime(2026, 11, 15, 12, tzinfo=UTC).timestamp())
 
 
 STRIPE_KEY = "sk_test_" + "TollgateFakeStripeKey0123456789"

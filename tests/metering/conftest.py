@@ -17,11 +17,17 @@ class Clock:
         self.at += seconds
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock(EDGE)
+def stop_clock(monkeypatch, at: float = EDGE) -> Clock:
+    """metering's clock stopped at `at` (epoch s) for the test: the one way tests of every app
+    fix the time the metering check, the windows and the drain read."""
+    c = Clock(at)
     monkeypatch.setattr(windows, "clock", c)
     return c
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return stop_clock(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

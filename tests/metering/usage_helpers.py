@@ -9,10 +9,9 @@ from http import HTTPStatus
 
 import pytest
 
-from metering import windows
 from metering.analytics import recorder
 from metering.pipeline.drain import drain_all
-from tests.metering.conftest import Clock, set_policy
+from tests.metering.conftest import set_policy, stop_clock
 
 
 @pytest.fixture
@@ -20,8 +19,7 @@ def clock_now(monkeypatch):
     """metering's clock fixed at 30 minutes into the current real hour (the drain's retention
     reads the real date: events must be recent), so every range is computed from one instant."""
     now = datetime.now(tz=UTC).replace(minute=30, second=0, microsecond=0)
-    c = Clock(now.timestamp())
-    monkeypatch.setattr(windows, "clock", c)
+    c = stop_clock(monkeypatch, now.timestamp())
     recorder.take()  # nothing another test recorded in this process
     yield c
     recorder.take()

@@ -41,10 +41,9 @@ def platform():
 @pytest.fixture
 def clock(monkeypatch):
     """metering's clock, stopped (tests/metering/conftest.py)."""
-    from metering import engine, windows
-    from tests.metering.conftest import EDGE, Clock
+    from metering import engine
+    from tests.metering.conftest import stop_clock
 
-    c = Clock(EDGE)
-    monkeypatch.setattr(windows, "clock", c)
+    c = stop_clock(monkeypatch)
     engine.reset_local()
     return c
